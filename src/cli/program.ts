@@ -1,7 +1,7 @@
 // The `hypha` command: `run` (the default: like micelio and mycelium, a bare `hypha` runs the node) and
 // `inspect`. Exit codes: 0 success, 1 failure at run time, 2 bad usage or configuration.
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import pkg from '../../package.json' with { type: 'json' };
 import { ConfigError } from '../config/load.ts';
 import { addConfigFlags, readConfigFlags } from './flags.ts';
 import { inspectCommand } from './inspect.ts';
@@ -25,12 +25,21 @@ export function processIo(): CliIo {
   };
 }
 
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 const CONFIG_OPTION_HELP = 'config file; if given it must exist (default: <data dir>/config.toml, read if present)';
 
 function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('hypha')
     .description('Peer-to-peer mesh and IPv6 overlay node, wire-compatible with Micelio and Mycelium')
-    .version(`hypha ${pkg.version}`, '-V, --version', 'print the version')
+    .version(`hypha ${packageVersion()}`, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showSuggestionAfterError(true)

@@ -180,6 +180,11 @@ export const CONFIG_SCHEMA = {
 } as const satisfies SchemaSection;
 
 export type Config = ConfigOf<typeof CONFIG_SCHEMA>;
+/** Sections, for parts that take only theirs (the peer manager takes NetworkConfig). Durations are ms. */
+export type NodeConfig = Config['node'];
+export type SshConfig = Config['ssh'];
+export type NetworkConfig = Config['network'];
+export type LoggingConfig = Config['logging'];
 
 export interface OptionEntry {
   /** Dotted field path: "network.listen", or "peers" for a top-level key. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, readFile, writeFile, mkdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listOptions } from '../../src/config/schema.ts';
@@ -128,4 +128,32 @@ test('hypha run with a broken node.key exits 1 and says what to do', async (t) =
   assert.equal(r.code, 1);
   assert.match(r.stderr, /cannot start the node: invalid node key .*node\.key: no PEM block found/);
   assert.equal(await readFile(join(dir, 'identity', 'node.key'), 'utf8'), 'not a key\n');
+});
+
+test('logs are human-readable text by default, and --log-level filters them', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'hypha-run-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const node = spawnHypha(['--data-dir', dir, '--listen', '127.0.0.1:0', '--log-level', 'debug']);
+  t.after(async () => {
+    if (node.child.exitCode === null) node.child.kill('SIGKILL');
+  });
+  await node.waitFor('node running');
+  assert.equal(await stopWith(node, 'SIGTERM'), 0);
+  assert.match(node.stderr(), /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] INFO: node running \{"nodeName":/m);
+  assert.doesNotMatch(node.stderr(), /^\{/m);
+
+  const quietDir = join(dir, 'quiet');
+  const quiet = spawnHypha(['--data-dir', quietDir, '--listen', '127.0.0.1:0', '--log-level', 'warn', '--log-format', 'json']);
+  t.after(async () => {
+    if (quiet.child.exitCode === null) quiet.child.kill('SIGKILL');
+  });
+  // Nothing is logged at warn while all is well. The identity files appear after the signal handlers are
+  // installed, so from then on SIGTERM means a clean stop even if the node is still starting.
+  const deadline = Date.now() + 60_000;
+  while (!(await stat(join(quietDir, 'identity', 'node.pub')).then(() => true, () => false))) {
+    assert.ok(Date.now() < deadline, `no identity created:\n${quiet.stderr()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(await stopWith(quiet, 'SIGTERM'), 0);
+  assert.equal(quiet.stderr(), '');
 });
