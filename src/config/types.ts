@@ -1,7 +1,6 @@
 // The value types of config keys. Each turns a TOML value (file) or a text value (flag, environment) into
 // the typed value the node uses, or into problems that say what is wrong. One type per kind of value, so
 // a new key is one table entry that names its type (schema.ts).
-import { homedir } from 'node:os';
 import { parseDuration, formatDuration } from './duration.ts';
 import { formatHostPort, isWildcardHost, splitHostPort } from './hostport.ts';
 
@@ -253,8 +252,4 @@ export function peerAddressType(opts: { allowEmpty?: boolean } = {}): ValueType<
     fromToml: (v) => (typeof v === 'string' ? parse(v) : bad(`expected a "host:port" string, got ${describe(v)}`)),
     fromText: textVia(parse),
   };
-}
-
-export function defaultContext(): ConfigContext {
-  return { homeDir: homedir(), hostname: '' };
 }

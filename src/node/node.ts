@@ -13,6 +13,7 @@ import type { NodeIdentity } from '../identity/identity.ts';
 import { sshFingerprint } from '../identity/openssh.ts';
 import { LmdbStore, LMDB_DIR_NAME } from '../store/lmdb.ts';
 import type { Store } from '../store/store.ts';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 import type { NodeContext, NodePart } from './part.ts';
 import { registerParts } from './parts.ts';
 
@@ -25,7 +26,10 @@ export interface HyphaNodeOptions {
   logger?: Logger;
   /** Loaded from (or created in) <data_dir>/identity/ by default; injected, no identity file is touched. */
   identity?: NodeIdentity;
-  /** LmdbStore in <data_dir>/hypha.lmdb/ by default. The node closes it on stop either way. */
+  /**
+   * LmdbStore in <data_dir>/hypha.lmdb/ by default, with the data dir locked (hypha.pid) against a second
+   * process. The node closes the store on stop either way.
+   */
   store?: Store;
   /** registerParts by default; tests and the simulator may register their own. */
   parts?: (ctx: NodeContext) => NodePart[];
@@ -44,12 +48,14 @@ export class HyphaNode {
   readonly identity: NodeIdentity;
   readonly store: Store;
   private readonly registered: readonly NodePart[];
+  private readonly lock: DataDirLock | undefined;
   private started: NodePart[] = [];
   private current: NodeState = 'created';
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
 
-  private constructor(ctx: NodeContext, parts: (ctx: NodeContext) => NodePart[]) {
+  private constructor(ctx: NodeContext, parts: (ctx: NodeContext) => NodePart[], lock: DataDirLock | undefined) {
+    this.lock = lock;
     this.config = ctx.config;
     this.clock = ctx.clock;
     this.logger = ctx.logger;
@@ -65,25 +71,32 @@ export class HyphaNode {
 
   /**
    * Builds a node: data dir (0700), identity, store, then the registered parts (constructed, not started).
-   * Throws IdentityFileError or StoreError, whose messages say what to fix.
+   * Throws IdentityFileError, StoreError or DataDirLockedError, whose messages say what to fix.
    */
   static async create(config: Config, opts: HyphaNodeOptions = {}): Promise<HyphaNode> {
     const clock = opts.clock ?? new SystemClock();
     const logger = opts.logger ?? createLogger({ level: config.logging.level, format: config.logging.format });
     const dataDir = config.node.data_dir;
     let identity = opts.identity;
-    if (!identity || !opts.store) await mkdir(dataDir, { recursive: true, mode: DATA_DIR_MODE });
-    if (!identity) {
-      const loaded = await loadOrCreateIdentity(dataDir);
-      for (const w of loaded.warnings) logger.warn({ component: 'identity' }, w);
-      if (loaded.created) logger.info({ component: 'identity', keyFile: loaded.paths.keyPath }, 'created a new node identity');
-      identity = loaded.identity;
+    if (!identity || !opts.store) {
+      await mkdir(dataDir, { recursive: true, mode: DATA_DIR_MODE }).catch((e: unknown) => {
+        throw new Error(`cannot create the data dir ${dataDir}: ${errorText(e)}; choose another --data-dir`, { cause: e });
+      });
     }
-    const store = opts.store ?? new LmdbStore(join(dataDir, LMDB_DIR_NAME));
+    const lock = opts.store ? undefined : await lockDataDir(dataDir);
+    let store: Store | undefined;
     try {
-      return new HyphaNode({ config, clock, logger, identity, store }, opts.parts ?? registerParts);
+      if (!identity) {
+        const loaded = await loadOrCreateIdentity(dataDir);
+        for (const w of loaded.warnings) logger.warn({ component: 'identity' }, w);
+        if (loaded.created) logger.info({ component: 'identity', keyFile: loaded.paths.keyPath }, 'created a new node identity');
+        identity = loaded.identity;
+      }
+      store = opts.store ?? new LmdbStore(join(dataDir, LMDB_DIR_NAME));
+      return new HyphaNode({ config, clock, logger, identity, store }, opts.parts ?? registerParts, lock);
     } catch (e) {
-      await store.close();
+      await store?.close();
+      await lock?.release();
       throw e;
     }
   }
@@ -168,6 +181,7 @@ export class HyphaNode {
     } catch (e) {
       this.logger.error({ err: errorText(e) }, 'closing the store failed');
     }
+    await this.lock?.release().catch((e: unknown) => this.logger.warn({ err: errorText(e) }, 'could not remove the data dir lock'));
     this.current = 'stopped';
   }
 }

@@ -157,3 +157,12 @@ test('logs are human-readable text by default, and --log-level filters them', as
   assert.equal(await stopWith(quiet, 'SIGTERM'), 0);
   assert.equal(quiet.stderr(), '');
 });
+
+test('a second hypha on the same data dir exits 1 naming the first', async (t) => {
+  const { node, dir } = await startNode(t);
+  await node.waitFor('"msg":"node running"');
+  const second = await hypha(['run', '--data-dir', dir, '--listen', '127.0.0.1:0']);
+  assert.equal(second.code, 1);
+  assert.match(second.stderr, new RegExp(`another hypha process \\(pid ${node.child.pid}\\) is using the data dir`));
+  assert.equal(await stopWith(node, 'SIGTERM'), 0);
+});

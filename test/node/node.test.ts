@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '../../src/base/clock.ts';
@@ -9,6 +10,7 @@ import { fromHex } from '../../src/base/bytes.ts';
 import { buildConfig } from '../../src/config/load.ts';
 import { identityFromSeed } from '../../src/identity/identity.ts';
 import { HyphaNode } from '../../src/node/node.ts';
+import { DataDirLockedError, LOCK_FILE_NAME } from '../../src/node/data-dir-lock.ts';
 import type { NodeContext, NodePart } from '../../src/node/part.ts';
 import { MemoryBacking, MemoryStore } from '../../src/store/memory.ts';
 import { jsonBucket } from '../../src/store/store.ts';
@@ -169,4 +171,25 @@ test('many nodes share one process on a virtual clock with memory stores', async
   assert.equal(new Set(nodes.map((n) => n.identity.nodeId)).size, 200);
   await Promise.all(nodes.map((n) => n.stop()));
   assert.ok(nodes.every((n) => n.state === 'stopped'));
+});
+
+test('one node per data dir: a second is refused while the first runs, and a stale lock is taken over', async (t) => {
+  const base = await mkdtemp(join(tmpdir(), 'hypha-node-'));
+  t.after(() => rm(base, { recursive: true, force: true }));
+  const cfg = buildConfig({ context: { homeDir: base, hostname: 'n1' }, flags: { 'node.data_dir': base } });
+  const first = await HyphaNode.create(cfg, { logger: captureLogger().logger });
+  await assert.rejects(HyphaNode.create(cfg, { logger: captureLogger().logger }), (e: unknown) => {
+    assert.ok(e instanceof DataDirLockedError);
+    assert.match(e.message, new RegExp(`another hypha process \\(pid ${process.pid}\\) is using the data dir .*give this node its own --data-dir`));
+    return true;
+  });
+  assert.equal(await readFile(join(base, LOCK_FILE_NAME), 'utf8'), `${process.pid}\n`);
+  await first.stop();
+  await assert.rejects(stat(join(base, LOCK_FILE_NAME)), 'the lock is removed on stop');
+  // A pid file left by a process that is gone does not block a start.
+  const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  await writeFile(join(base, LOCK_FILE_NAME), `${gone.stdout}\n`);
+  const second = await HyphaNode.create(cfg, { logger: captureLogger().logger });
+  assert.equal(await readFile(join(base, LOCK_FILE_NAME), 'utf8'), `${process.pid}\n`);
+  await second.stop();
 });
