@@ -1,0 +1,104 @@
+// The `hypha` command: `run` (the default: like micelio and mycelium, a bare `hypha` runs the node) and
+// `inspect`. Exit codes: 0 success, 1 failure at run time, 2 bad usage or configuration.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError } from '../config/load.ts';
+import { addConfigFlags, readConfigFlags } from './flags.ts';
+import { inspectCommand } from './inspect.ts';
+import { runCommand } from './run.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export function processIo(): CliIo {
+  return {
+    stdout: (t) => void process.stdout.write(t),
+    stderr: (t) => void process.stderr.write(t),
+    env: process.env,
+  };
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+const CONFIG_OPTION_HELP = 'config file; if given it must exist (default: <data dir>/config.toml, read if present)';
+
+function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+  const program = new Command('hypha')
+    .description('Peer-to-peer mesh and IPv6 overlay node, wire-compatible with Micelio and Mycelium')
+    .version(`hypha ${packageVersion()}`, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showSuggestionAfterError(true)
+    .exitOverride();
+
+  const run = program
+    .command('run', { isDefault: true })
+    .description('run the node (the default command)')
+    .helpOption('-h, --help', 'show help')
+    .addOption(new Option('-c, --config <path>', CONFIG_OPTION_HELP))
+    .exitOverride();
+  const bindings = addConfigFlags(run);
+  run.action(async (opts: { config?: string }) => {
+    setExit(await runCommand({ configPath: opts.config, flags: readConfigFlags(run, bindings), io }));
+  });
+
+  program
+    .command('inspect')
+    .description("print a public key's overlay address, or this node's identity when no key is given")
+    .argument('[pubkey]', 'X25519 public key, 64 hex characters')
+    .option('--json', 'print JSON')
+    .option('--data-dir <path>', 'data directory whose identity to show (default: ~/.hypha, env HYPHA_DATA_DIR)')
+    .addOption(new Option('-c, --config <path>', CONFIG_OPTION_HELP))
+    .helpOption('-h, --help', 'show help')
+    .exitOverride()
+    .action(async (pubkey: string | undefined, opts: { json?: boolean; dataDir?: string; config?: string }) => {
+      setExit(await inspectCommand({ pubkey, json: opts.json === true, dataDir: opts.dataDir, configPath: opts.config, io }));
+    });
+
+  // `hypha --help` shows the node's options too: they are what most people look for.
+  program.addHelpText('after', () => `\nOptions of "hypha run" (also accepted without "run"):\n${run.helpInformation().split('\nOptions:\n')[1] ?? ''}`);
+  return program;
+}
+
+/** Runs the CLI on `argv` (without node and script) and resolves to the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let code = EXIT_OK;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  // With a default command, commander would read an unknown command as an argument to `run`.
+  const first = argv[0];
+  if (first !== undefined && !first.startsWith('-') && !program.commands.some((c) => c.name() === first) && first !== 'help') {
+    io.stderr(`error: unknown command '${first}' (commands: ${program.commands.map((c) => c.name()).join(', ')}; see hypha --help)\n`);
+    return EXIT_USAGE;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here with exit code 0; everything else is a usage error.
+      return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (e instanceof ConfigError) {
+      io.stderr(`hypha: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr(`hypha: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return EXIT_FAILURE;
+  }
+  return code;
+}
