@@ -20,6 +20,9 @@ const C1_SOS = 0x98;
 const C1_PM = 0x9e;
 const C1_APC = 0x9f;
 
+// eslint-disable-next-line no-control-regex -- this is the list of characters to remove
+const NEEDS_CLEANING = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\ud800-\udfff]/u;
+
 /**
  * Characters that change how the rest of a line is laid out without being visible: bidi embeddings,
  * overrides and isolates (U+202A–U+202E, U+2066–U+2069), so `[bob] hi` cannot be shown reversed or
@@ -40,6 +43,8 @@ function isBidiControl(cp: number): boolean {
  * Lone surrogates become U+FFFD. Never throws.
  */
 export function stripTerminalControls(input: string): string {
+  // Nearly every line is clean: one regex scan (with /u a surrogate range matches only lone ones).
+  if (!NEEDS_CLEANING.test(input)) return input;
   let out = '';
   const n = input.length;
   let i = 0;

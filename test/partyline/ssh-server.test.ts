@@ -289,3 +289,34 @@ test('listen addresses', () => {
   assert.throws(() => parseListenAddress('localhost'));
   assert.throws(() => parseListenAddress('h:99999'));
 });
+
+test('a terminal that stops reading loses its own lines but never holds up another session', async (t) => {
+  const { port, hub } = await start(t);
+  const slow = await login(t, port, 'slow');
+  const fast = await login(t, port, 'fast', bob.private);
+  const marker = '[peer@node-b] line ';
+  let fastCount = 0;
+  let tail = '';
+  fast.stream.on('data', (d: Buffer) => {
+    // Count markers, including one cut across two chunks (the tail is too short to hold a whole one).
+    const text = tail + d.toString('latin1');
+    fastCount += text.split(marker).length - 1;
+    tail = text.slice(-(marker.length - 1));
+  });
+  // Stops reading. ssh2 buffers 2 MiB on each side and the SSH window is 2 MiB, so about 6 MiB pass
+  // before the server's writes report "full" and the hub starts queueing, then dropping.
+  slow.stream.pause();
+
+  const LINES = 9_000;
+  const filler = 'x'.repeat(1000);
+  for (let i = 0; i < LINES; i++) {
+    hub.deliverRemote('peer', `line ${i} ${filler}`, { nodeId: NODE_B, name: 'node-b' });
+    // Lines arrive from the mesh a few at a time, not all in one tick.
+    if (i % 50 === 49) await new Promise((r) => setImmediate(r));
+  }
+  await waitFor(() => fastCount === LINES, `the reading session to get all ${LINES} lines (has ${fastCount})`, 60_000);
+  assert.ok(hub.stats().outputLinesDropped > 0, 'the stalled session dropped lines');
+
+  slow.stream.resume();
+  await waitFor(() => /\* \d+ lines were dropped: your terminal was not keeping up\.\r\n/.test(slow.raw().slice(-500)), 'the catch-up notice', 60_000);
+});
