@@ -24,6 +24,7 @@ import {
   type CommandHub,
   type CommandSession,
   type PartylineServices,
+  type PeerSummary,
 } from './commands.ts';
 import {
   MAX_LINE_CHARS,
@@ -145,7 +146,7 @@ export class PartylineHub implements CommandHub {
   readonly sessionQueueLines: number;
   private readonly clock: Clock;
   private readonly log: Logger;
-  private readonly services: PartylineServices;
+  private services: PartylineServices;
   private readonly sessions = new Map<number, HubSession>();
   private outbound: ((line: LocalChatLine) => void) | undefined;
   private nextId = 1;
@@ -185,6 +186,11 @@ export class PartylineHub implements CommandHub {
   /** Connects (or, with undefined, disconnects) the mesh side: it receives every local chat line. */
   setOutbound(fn: ((line: LocalChatLine) => void) | undefined): void {
     this.outbound = fn;
+  }
+
+  /** Connects `/peers` to the peer manager (which may be built after the hub). */
+  setPeersProvider(peers: (() => readonly PeerSummary[]) | undefined): void {
+    this.services = { ...this.services, peers };
   }
 
   get sessionCount(): number {

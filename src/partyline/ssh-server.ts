@@ -147,13 +147,19 @@ export class PartylineSshServer {
     await this.authorizedKeys.start();
     const net = createServer((socket) => this.onSocket(socket));
     this.net = net;
-    await new Promise<void>((resolve, reject) => {
-      net.once('error', reject);
-      net.listen(this.listenAddr.port, this.listenAddr.host, () => {
-        net.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        net.once('error', reject);
+        net.listen(this.listenAddr.port, this.listenAddr.host, () => {
+          net.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (e) {
+      this.net = undefined;
+      this.authorizedKeys.stop();
+      throw new Error(`partyline ssh server cannot listen on ${this.listenAddr.host}:${this.listenAddr.port}: ${(e as Error).message}`, { cause: e });
+    }
     net.on('error', (e) => this.log.warn({ err: e }, 'ssh listener error'));
     const addr = this.address as { host: string; port: number };
     this.log.info({ listen: `${addr.host}:${addr.port}`, hostKey: this.hostKeyFingerprint }, 'partyline ssh server listening');

@@ -221,6 +221,9 @@ test('plugins add commands with a context: args, raw rest, writer (sanitised), s
   assert.ok(log.has('warn', 'command failed'));
   await a.s.input('/peers');
   assert.deepEqual(a.out.take(), ['Peers (0): none']);
+  hub.setPeersProvider(() => [{ nodeId: NODE_B, name: 'node-b', address: '10.0.0.2:4000', direction: 'outbound' }]);
+  await a.s.input('/peers');
+  assert.deepEqual(a.out.take(), ['Peers (1):', '  24f6ed6acbfe  node-b  10.0.0.2:4000  outbound']);
   assert.equal(hub.stats().commandErrors, 1);
 });
 

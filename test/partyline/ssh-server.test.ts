@@ -282,6 +282,21 @@ test('stop closes every session with a notice', async (t) => {
   assert.ok(a.screen().includes('* The partyline is shutting down.'));
 });
 
+test('a port already in use is a clear error', async (t) => {
+  const { port, hub } = await start(t);
+  const dir = mkdtempSync(join(tmpdir(), 'hypha-pl-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const clash = new PartylineSshServer({
+    hub,
+    identity: identityFromSeed(SEED_A),
+    authorizedKeysPath: join(dir, 'authorized_keys'),
+    clock: new SystemClock(),
+    logger: captureLogger().logger,
+    listen: `127.0.0.1:${port}`,
+  });
+  await assert.rejects(clash.listen(), /cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+});
+
 test('listen addresses', () => {
   assert.deepEqual(parseListenAddress('127.0.0.1:2222'), { host: '127.0.0.1', port: 2222 });
   assert.deepEqual(parseListenAddress('[::1]:22'), { host: '::1', port: 22 });
