@@ -119,8 +119,8 @@ export class LineEditor {
    */
   printAbove(text: string): boolean {
     if (!this.interactive || !this.promptVisible) return this.write(text + '\r\n');
-    this.write(CLEAR_LINE + text + '\r\n');
-    return this.render();
+    // One write: each write becomes an SSH packet, and a busy partyline prints many lines.
+    return this.write(CLEAR_LINE + text + '\r\n' + this.promptLine());
   }
 
   /** Stops reading input for good (the session is closing). */
@@ -385,15 +385,20 @@ export class LineEditor {
     this.render();
   }
 
-  /** Redraws the prompt line, scrolled sideways so the cursor stays on screen. */
+  /** Redraws the prompt line. */
   private render(): boolean {
     if (!this.interactive || !this.promptVisible) return true;
+    return this.write(this.promptLine());
+  }
+
+  /** The prompt line from its start, scrolled sideways so the cursor stays on screen. */
+  private promptLine(): string {
     const room = Math.max(1, this.columns - 1 - charCount(this.prompt));
     if (this.pos < this.viewStart) this.viewStart = this.pos;
     if (this.pos > this.viewStart + room) this.viewStart = this.pos - room;
     if (this.line.length <= room) this.viewStart = 0;
     const visible = this.line.slice(this.viewStart, this.viewStart + room);
     const back = this.viewStart + visible.length - this.pos;
-    return this.write(CLEAR_LINE + this.prompt + visible.join('') + (back > 0 ? `\x1b[${back}D` : ''));
+    return CLEAR_LINE + this.prompt + visible.join('') + (back > 0 ? `\x1b[${back}D` : '');
   }
 }
