@@ -1,7 +1,8 @@
 // OpenSSH encodings of the node's Ed25519 key: the `ssh-ed25519 AAAA…` line of identity/node.pub (and of
-// authorized_keys), and the `SHA256:…` host-key fingerprint an SSH client shows. Pure functions, no I/O.
-import { createHash } from 'node:crypto';
+// authorized_keys), and the `SHA256:…` host-key fingerprint an SSH client shows. Also the unencrypted OpenSSH private key form ssh2 wants for the host key. Pure functions, no I/O.
+import { createHash, randomBytes } from 'node:crypto';
 import { err, ok, type Result, type DecodeError } from '../base/result.ts';
+import { ed25519PublicFromSeed } from '../crypto/ed25519.ts';
 
 export const SSH_ED25519 = 'ssh-ed25519';
 const ED25519_PUBLIC_BYTES = 32;
@@ -29,10 +30,57 @@ export function formatOpenSshPublicKey(ed25519Public: Uint8Array): string {
   return `${SSH_ED25519} ${Buffer.from(sshPublicKeyBlob(ed25519Public)).toString('base64')}\n`;
 }
 
-/** OpenSSH's host-key fingerprint: `SHA256:` + unpadded base64 of SHA-256 over the key blob. */
+/** OpenSSH's fingerprint of any public key blob: `SHA256:` + unpadded base64 of SHA-256 over it. */
+export function sshBlobFingerprint(publicBlob: Uint8Array): string {
+  return `SHA256:${createHash('sha256').update(publicBlob).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** The host-key fingerprint an SSH client shows for the node's Ed25519 key. */
 export function sshFingerprint(ed25519Public: Uint8Array): string {
-  const digest = createHash('sha256').update(sshPublicKeyBlob(ed25519Public)).digest('base64');
-  return `SHA256:${digest.replace(/=+$/, '')}`;
+  return sshBlobFingerprint(sshPublicKeyBlob(ed25519Public));
+}
+
+const OPENSSH_PRIVATE_MAGIC = 'openssh-key-v1\0';
+/** The "none" cipher pads the private section to this block size. */
+const NONE_CIPHER_BLOCK_BYTES = 8;
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0, 0);
+  return b;
+}
+
+/**
+ * Unencrypted OpenSSH private key file (`-----BEGIN OPENSSH PRIVATE KEY-----`) for an Ed25519 seed: ssh2
+ * accepts Ed25519 host keys only in this form, not as PKCS#8. Layout per OpenSSH's PROTOCOL.key: magic,
+ * cipher "none", kdf "none", empty kdf options, one key, the public blob, then the private section (two
+ * equal check words, key type, pub, seed‖pub, comment, padding 1, 2, 3… to the cipher block size).
+ */
+export function ed25519OpenSshPrivateKey(seed: Uint8Array, comment = ''): Buffer {
+  if (seed.length !== 32) throw new RangeError(`Ed25519 seed must be 32 bytes, got ${seed.length}`);
+  const pub = ed25519PublicFromSeed(seed);
+  const check = randomBytes(4);
+  let priv = Buffer.concat([
+    check,
+    check,
+    sshString(Buffer.from(SSH_ED25519)),
+    sshString(pub),
+    sshString(Buffer.concat([Buffer.from(seed), Buffer.from(pub)])),
+    sshString(Buffer.from(comment, 'utf8')),
+  ]);
+  const padLen = (NONE_CIPHER_BLOCK_BYTES - (priv.length % NONE_CIPHER_BLOCK_BYTES)) % NONE_CIPHER_BLOCK_BYTES;
+  priv = Buffer.concat([priv, Buffer.from(Array.from({ length: padLen }, (_, i) => i + 1))]);
+  const body = Buffer.concat([
+    Buffer.from(OPENSSH_PRIVATE_MAGIC, 'latin1'),
+    sshString(Buffer.from('none')),
+    sshString(Buffer.from('none')),
+    sshString(new Uint8Array(0)),
+    u32(1),
+    sshString(sshPublicKeyBlob(pub)),
+    sshString(priv),
+  ]);
+  const b64 = body.toString('base64').replace(/(.{70})/g, '$1\n').replace(/\n$/, '');
+  return Buffer.from(`-----BEGIN OPENSSH PRIVATE KEY-----\n${b64}\n-----END OPENSSH PRIVATE KEY-----\n`);
 }
 
 export interface OpenSshPublicKey {

@@ -13,7 +13,7 @@ import type { ParsedKey } from 'ssh2';
 import type { Clock, Timer } from '../base/clock.ts';
 import type { Logger } from '../base/log.ts';
 import { err, ok, type Result } from '../base/result.ts';
-import { sshFingerprint } from './host-key.ts';
+import { sshBlobFingerprint } from '../identity/openssh.ts';
 
 /** Longest line considered (a 16384-bit RSA key is about 2.8 KB of base64). */
 export const MAX_LINE_BYTES = 16 * 1024;
@@ -118,7 +118,7 @@ function parseLine(raw: string, lineNumber: number): Result<AuthorizedKey | null
     comment: comment.trim(),
     options,
     line: lineNumber,
-    fingerprint: sshFingerprint(blob),
+    fingerprint: sshBlobFingerprint(blob),
     verify: (data: Buffer, signature: Buffer, hashAlgo?: string) => {
       try {
         return key.verify(data, signature, hashAlgo) === true;

@@ -11,7 +11,7 @@ import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ServerChannel, Session } from 'ssh2';
 import type { Clock, Timer } from '../base/clock.ts';
 import type { Logger } from '../base/log.ts';
-import { ed25519OpenSshPrivateKey, ed25519SshPublicBlob, sshFingerprint } from './host-key.ts';
+import { ed25519OpenSshPrivateKey, sshFingerprint } from '../identity/openssh.ts';
 import { AuthorizedKeys } from './authorized-keys.ts';
 import type { HubSession, PartylineHub, SessionOutput } from './hub.ts';
 import { LineEditor } from './line-editor.ts';
@@ -125,7 +125,7 @@ export class PartylineSshServer {
     this.maxConnections = opts.maxConnections ?? opts.hub.maxSessions + EXTRA_CONNECTIONS;
     this.loginGraceMs = opts.loginGraceMs ?? DEFAULT_LOGIN_GRACE_MS;
     this.maxAuthAttempts = opts.maxAuthAttempts ?? DEFAULT_MAX_AUTH_ATTEMPTS;
-    this.hostKeyFingerprint = sshFingerprint(ed25519SshPublicBlob(opts.identity.ed25519Public));
+    this.hostKeyFingerprint = sshFingerprint(opts.identity.ed25519Public);
     this.authorizedKeys = new AuthorizedKeys({
       path: opts.authorizedKeysPath,
       clock: opts.clock,

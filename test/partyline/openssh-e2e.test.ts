@@ -15,7 +15,7 @@ import { silentLogger } from '../../src/base/log.ts';
 import { identityFromSeed, type NodeIdentity } from '../../src/identity/identity.ts';
 import { PartylineHub } from '../../src/partyline/hub.ts';
 import { PartylineSshServer } from '../../src/partyline/ssh-server.ts';
-import { ed25519AuthorizedKeyLine } from '../../src/partyline/host-key.ts';
+import { formatOpenSshPublicKey } from '../../src/identity/openssh.ts';
 import { screenLines, waitFor } from './helpers.ts';
 
 function have(cmd: string): boolean {
@@ -36,7 +36,7 @@ async function startNode(t: TestContext, name: string, seedByte: number, authori
   writeFileSync(join(dataDir, 'authorized_keys'), authorizedKeys);
   const id = identityFromSeed(Uint8Array.from({ length: 32 }, (_, i) => seedByte + i));
   // identity/node.pub as the node writes it: the OpenSSH line users compare fingerprints with.
-  writeFileSync(join(dataDir, 'node.pub'), ed25519AuthorizedKeyLine(id.ed25519Public) + '\n');
+  writeFileSync(join(dataDir, 'node.pub'), formatOpenSshPublicKey(id.ed25519Public));
   const clock = new SystemClock();
   const logger = silentLogger();
   const hub = new PartylineHub({ nodeName: name, clock, logger });

@@ -13,7 +13,7 @@ import { captureLogger } from '../../src/base/log.ts';
 import { identityFromSeed } from '../../src/identity/identity.ts';
 import { PartylineHub, type LocalChatLine, type PartylineHubOptions } from '../../src/partyline/hub.ts';
 import { PartylineSshServer, parseListenAddress, type PartylineSshServerOptions } from '../../src/partyline/ssh-server.ts';
-import { sshFingerprint } from '../../src/partyline/host-key.ts';
+import { sshBlobFingerprint } from '../../src/identity/openssh.ts';
 import { screenLines, waitFor } from './helpers.ts';
 
 const SEED_A = Uint8Array.from({ length: 32 }, (_, i) => i);
@@ -138,7 +138,7 @@ function after(screen: string[], marker: string): string[] {
 test('a session sees the banner, and /who, /nick, /help, /bogus, /quit print exactly Micelio\'s lines', async (t) => {
   const { port } = await start(t);
   const a = await login(t, port, 'alice');
-  assert.equal(sshFingerprint(a.hostKey), FINGERPRINT_A, 'host key = the node identity');
+  assert.equal(sshBlobFingerprint(a.hostKey), FINGERPRINT_A, 'host key = the node identity');
   assert.deepEqual(a.screen(), [
     '* alice joined the partyline',
     'Welcome to node-a partyline!',
