@@ -12,6 +12,7 @@
 // errno of the exact failing step. bench/tun-io.ts measured the alternatives (README, "TUN device").
 import { existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
 import type { Logger } from '../base/log.ts';
 import { ok, type Result } from '../base/result.ts';
 import { formatIpv6, isOverlayAddress } from '../wire/ipv6.ts';
@@ -308,8 +309,9 @@ export class TunDevice implements PacketDevice {
 
   private fail(errno: number): void {
     if (this.state !== 'open') return;
-    this.log.error({ errno },
-      `TUN interface ${this.name} stopped working (read failed, errno ${errno}; was the interface deleted?): ` +
+    const code = Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? `errno ${errno}`;
+    this.log.error({ errno, code },
+      `TUN interface ${this.name} stopped working (read failed with ${code}; was the interface deleted?): ` +
       'overlay packets no longer reach this host; restart the node to recreate it');
     this.stopIo();
     this.state = 'failed';
