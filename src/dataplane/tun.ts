@@ -349,7 +349,11 @@ function explainOpenError(name: string, e: NativeError): TunError {
   const code = e.code ?? '';
   if (e.syscall === 'open /dev/net/tun') {
     if (code === 'EACCES' || code === 'EPERM') {
-      return { code: 'no-privilege', message: `cannot open /dev/net/tun to create ${name} (${detail})`, fix: setcapHint() };
+      return {
+        code: 'no-privilege',
+        message: `creating TUN interface ${name} needs CAP_NET_ADMIN and access to /dev/net/tun (${detail})`,
+        fix: `${setcapHint()}; with the capability, /dev/net/tun must also be readable and writable (mode 0666 is the usual default)`,
+      };
     }
     return {
       code: 'no-tun-device',

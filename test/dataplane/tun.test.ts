@@ -261,3 +261,17 @@ test('a read error (interface deleted under us) is logged once and the device st
   assert.equal(r.value.closed, true);
   assert.equal(r.value.write(buildUdp6({ src: ipv6('400::2'), dst: ipv6(ADDRESS), srcPort: 1, dstPort: 2, totalBytes: 60 })), false);
 });
+
+test('run by a user without CAP_NET_ADMIN, the real addon reports no-privilege (not root: nothing is created)', (t) => {
+  // As root this would create an interface in the host's namespace; the namespace test above covers root.
+  if (process.getuid?.() === 0) return t.skip('running as root: covered by the setpriv test in a namespace');
+  const addon = loadTunAddon();
+  if (!addon.ok) return t.skip(`TUN addon not built: ${addon.error.message}`);
+  const r = openTun({ ...opts, name: 'hyphatest0' });
+  if (r.ok) {
+    r.value.close();
+    return t.skip('this user has CAP_NET_ADMIN (file capability on node?)');
+  }
+  assert.equal(r.error.code, 'no-privilege');
+  assert.match(r.error.message, /CAP_NET_ADMIN/);
+});
