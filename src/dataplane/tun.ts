@@ -162,7 +162,13 @@ export function openTun(opts: TunOptions, native?: TunNative): Result<TunDevice,
     addon.closeFd(opened.fd);
     return { ok: false, error: explainConfigureError(opened.name, `${formatIpv6(opts.address)}/${prefixLen}`, mtu, e as NativeError) };
   }
-  return ok(new TunDevice(addon, opened.fd, opened.name, mtu, opts.writeMode ?? 'thread', opts.logger));
+  try {
+    return ok(new TunDevice(addon, opened.fd, opened.name, mtu, opts.writeMode ?? 'thread', opts.logger));
+  } catch (e) {
+    addon.closeFd(opened.fd);
+    return fail('config-failed', `cannot start I/O threads for ${opened.name} (${(e as NativeError).message ?? String(e)})`,
+      'run with --no-tun, and report this');
+  }
 }
 
 /** Logs a TunError as the single ERROR line the node prints when it has to run without TUN. */
@@ -207,7 +213,12 @@ export class TunDevice implements PacketDevice {
     this.writeMode = writeMode;
     this.log = log.child({ component: 'tun', tun: name });
     this.reader = native.startReader(fd, this.onBatch);
-    this.writer = writeMode === 'thread' ? native.startWriter(fd, WRITE_QUEUE_PACKETS, mtu) : undefined;
+    try {
+      this.writer = writeMode === 'thread' ? native.startWriter(fd, WRITE_QUEUE_PACKETS, mtu) : undefined;
+    } catch (e) {
+      native.stopReader(this.reader);
+      throw e;
+    }
   }
 
   get closed(): boolean {

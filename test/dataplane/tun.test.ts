@@ -177,7 +177,7 @@ function fakeNative(overrides: Partial<TunNative> = {}): Fake {
 
 const opts = { address: ipv6(ADDRESS), logger: silentLogger() };
 
-test('open errors map to codes with fixes: EPERM, EBUSY, missing /dev/net/tun, IPv6 disabled, bad name', () => {
+test('open errors map to codes with fixes: EPERM, EBUSY, missing /dev/net/tun, IPv6 disabled, no threads, bad name', () => {
   const perm = openTun(opts, fakeNative({ open: () => { throw errnoError('EPERM', 'ioctl TUNSETIFF'); } }));
   assert.equal(perm.ok, false);
   assert.equal(!perm.ok && perm.error.code, 'no-privilege');
@@ -195,6 +195,13 @@ test('open errors map to codes with fixes: EPERM, EBUSY, missing /dev/net/tun, I
   const v6off = openTun(opts, fake);
   assert.equal(!v6off.ok && v6off.error.code, 'ipv6-disabled');
   assert.deepEqual(fake.closedFds, [42], 'a device that cannot be configured is closed again');
+
+  let readerStopped = false;
+  const noThread = fakeNative({ startWriter: () => { throw errnoError('EAGAIN', 'pthread_create'); }, stopReader: () => void (readerStopped = true) });
+  const threadless = openTun(opts, noThread);
+  assert.equal(!threadless.ok && threadless.error.code, 'config-failed');
+  assert.ok(readerStopped, 'the reader thread is stopped when the writer cannot start');
+  assert.deepEqual(noThread.closedFds, [42]);
 
   for (const name of ['', 'a-name-way-too-long', 'a/b', 'x y', 'tun%d']) {
     const r = openTun({ ...opts, name }, fakeNative());
