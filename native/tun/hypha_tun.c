@@ -3,9 +3,9 @@
 // Node cannot issue the TUNSETIFF ioctl, and its libuv file reads cost a threadpool round trip per packet.
 // This addon does the few things JavaScript cannot do cheaply:
 //   - open():      /dev/net/tun + TUNSETIFF (IFF_TUN | IFF_NO_PI), returning the fd;
-//   - configure(): MTU, the overlay address with its prefix length, and IFF_UP, by ioctl on an AF_INET6
-//                  socket (no fork of `ip`, no netlink parser: three ioctls the kernel has kept stable
-//                  for decades, and errno says exactly which step failed);
+//   - configure(): MTU and IFF_UP by ioctl on an AF_INET6 socket, and the overlay address with its prefix
+//                  length by one rtnetlink RTM_NEWADDR with IFA_F_NODAD (usable at once): no fork of `ip`,
+//                  no dependency on iproute2, and errno says exactly which step failed;
 //   - a reader thread that blocks in poll(), drains up to READ_BATCH_PACKETS packets per wakeup and hands
 //     them to JavaScript as ONE call through a threadsafe function (one ArrayBuffer + a lengths array), so
 //     the per-packet cost on the JS thread is a subarray and a function call;
@@ -33,16 +33,15 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+#include <linux/if_addr.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 
-// struct in6_ifreq from <linux/ipv6.h>, declared here because that header clashes with glibc's netinet/in.h.
-struct hypha_in6_ifreq {
-  struct in6_addr addr;
-  uint32_t prefixlen;
-  int ifindex;
-};
-
+// configure() waits at most this long for the kernel to make the new address routable.
+#define LOCAL_ROUTE_WAIT_MS 2000
 #define READ_BATCH_PACKETS 64
 // Room for one packet of any size the kernel could hand us (a user may raise the MTU behind our back;
 // a short buffer would silently truncate the packet).
@@ -87,6 +86,8 @@ static const char* errno_name(int e) {
     case EFAULT: return "EFAULT";
     case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
     case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case EPROTO: return "EPROTO";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
     case ENOTTY: return "ENOTTY";
     default: return "EUNKNOWN";
   }
@@ -161,7 +162,97 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// configure(name: string, address: Uint8Array(16), prefixLen: number, mtu: number) → undefined
+// Adds address/prefix to interface `ifindex` with IFA_F_NODAD by one RTM_NEWADDR message. Not the
+// SIOCSIFADDR ioctl: that cannot pass flags, so the address would stay "tentative" until the kernel's DAD
+// work item runs, and a socket bound to it in that window fails with EADDRNOTAVAIL. Returns 0 or an errno.
+static int add_address_nodad(int ifindex, const uint8_t addr[16], uint32_t prefix) {
+  int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (s < 0) return errno;
+  struct {
+    struct nlmsghdr nh;
+    struct ifaddrmsg ifa;
+    char attrs[2 * RTA_SPACE(16) + RTA_SPACE(4)];
+  } req;
+  memset(&req, 0, sizeof req);
+  req.nh.nlmsg_len = NLMSG_LENGTH(sizeof req.ifa);
+  req.nh.nlmsg_type = RTM_NEWADDR;
+  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+  req.nh.nlmsg_seq = 1;
+  req.ifa.ifa_family = AF_INET6;
+  req.ifa.ifa_prefixlen = (uint8_t)prefix;
+  req.ifa.ifa_flags = IFA_F_NODAD;
+  req.ifa.ifa_scope = RT_SCOPE_UNIVERSE;
+  req.ifa.ifa_index = (uint32_t)ifindex;
+  const unsigned short types[2] = {IFA_LOCAL, IFA_ADDRESS};
+  for (int i = 0; i < 2; i++) {
+    struct rtattr* rta = (struct rtattr*)((char*)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
+    rta->rta_type = types[i];
+    rta->rta_len = RTA_LENGTH(16);
+    memcpy(RTA_DATA(rta), addr, 16);
+    req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_SPACE(16);
+  }
+  struct rtattr* rta = (struct rtattr*)((char*)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
+  rta->rta_type = IFA_FLAGS;
+  rta->rta_len = RTA_LENGTH(4);
+  uint32_t flags = IFA_F_NODAD;
+  memcpy(RTA_DATA(rta), &flags, 4);
+  req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_SPACE(4);
+
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  int result = 0;
+  if (sendto(s, &req, req.nh.nlmsg_len, 0, (struct sockaddr*)&kernel, sizeof kernel) < 0) {
+    result = errno;
+  } else {
+    // The kernel answers with one NLMSG_ERROR carrying 0 (the ACK) or -errno.
+    char buf[4096];
+    ssize_t n;
+    do n = recv(s, buf, sizeof buf, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      result = errno;
+    } else {
+      result = EPROTO;
+      for (struct nlmsghdr* nh = (struct nlmsghdr*)buf; NLMSG_OK(nh, (unsigned)n); nh = NLMSG_NEXT(nh, n)) {
+        if (nh->nlmsg_type == NLMSG_ERROR && nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
+          result = -((struct nlmsgerr*)NLMSG_DATA(nh))->error;
+          break;
+        }
+      }
+    }
+  }
+  close(s);
+  return result;
+}
+
+// The kernel installs the local route of a new address from a work queue, a moment after the address
+// itself; until then packets written for the address are dropped (Ip6InAddrErrors). Polls
+// /proc/net/ipv6_route for it, so that a configured device is a working one. True once it is there.
+static bool wait_local_route(const char* name, const uint8_t addr[16], int timeout_ms) {
+  char want[40];
+  for (int i = 0; i < 16; i++) snprintf(want + 2 * i, 3, "%02x", addr[i]);
+  memcpy(want + 32, " 80 ", 5);
+  for (int waited = 0; waited <= timeout_ms; waited++) {
+    FILE* f = fopen("/proc/net/ipv6_route", "re");
+    if (f == NULL) return true;  // no procfs: nothing we can wait for
+    char line[256];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f) != NULL) {
+      if (strncmp(line, want, 36) != 0) continue;
+      char* end = line + strcspn(line, "\n");
+      *end = '\0';
+      char* dev = strrchr(line, ' ');
+      found = dev != NULL && strcmp(dev + 1, name) == 0;
+    }
+    fclose(f);
+    if (found) return true;
+    struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
+    nanosleep(&ms, NULL);
+  }
+  return false;
+}
+
+// configure(name: string, address: Uint8Array(16), prefixLen: number, mtu: number) → ready: boolean
+// (false: the kernel had not installed the address's local route after LOCAL_ROUTE_WAIT_MS)
 static napi_value tun_configure(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -192,15 +283,11 @@ static napi_value tun_configure(napi_env env, napi_callback_info info) {
     step = "ioctl SIOCSIFMTU";
     goto fail;
   }
-  struct hypha_in6_ifreq req;
-  memset(&req, 0, sizeof req);
-  memcpy(&req.addr, addr, 16);
-  req.prefixlen = prefix;
-  req.ifindex = ifindex;
-  // EEXIST: the address is already there (a restart that reattached a persistent device): fine.
-  if (ioctl(s, SIOCSIFADDR, &req) < 0 && errno != EEXIST) {
-    step = "ioctl SIOCSIFADDR";
-    goto fail;
+  // EEXIST cannot happen with NLM_F_REPLACE; any other error is reported with its errno.
+  e = add_address_nodad(ifindex, addr, prefix);
+  if (e != 0) {
+    close(s);
+    return throw_errno(env, "netlink RTM_NEWADDR", e);
   }
   memset(&ifr, 0, sizeof ifr);
   memcpy(ifr.ifr_name, name, IFNAMSIZ);
@@ -214,7 +301,9 @@ static napi_value tun_configure(napi_env env, napi_callback_info info) {
     goto fail;
   }
   close(s);
-  return NULL;
+  napi_value ready;
+  CHECK(napi_get_boolean(env, wait_local_route(name, addr, LOCAL_ROUTE_WAIT_MS), &ready));
+  return ready;
 fail:
   e = errno;
   close(s);

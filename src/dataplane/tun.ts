@@ -7,9 +7,9 @@
 //
 // I/O goes through our N-API addon (native/tun/hypha_tun.c): a reader thread hands packets over in batches
 // (one JS call per batch, not per packet) and writes go to a writer thread through a ring, so the kernel's
-// share of both directions runs off the JS thread. Address, MTU and link state are set by three ioctls in
-// the addon rather than by running `ip`: no process spawn, no dependency on iproute2 at run time, and the
-// errno of the exact failing step. bench/tun-io.ts measured the alternatives (README, "TUN device").
+// share of both directions runs off the JS thread. MTU and link state are set by ioctl and the address by
+// one rtnetlink message (with IFA_F_NODAD, so it is usable at once) in the addon rather than by running
+// `ip`: no process spawn, no dependency on iproute2 at run time, and the errno of the exact failing step. bench/tun-io.ts measured the alternatives (README, "TUN device").
 import { existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
@@ -35,7 +35,8 @@ const ADDON_PATH = '../../native/build/hypha_tun.node';
 /** The addon's functions (native/tun/hypha_tun.c). Tests substitute a fake to simulate failures. */
 export interface TunNative {
   open(name: string, nonBlocking: boolean): { fd: number; name: string };
-  configure(name: string, address: Uint8Array, prefixLen: number, mtu: number): void;
+  /** False if the address was still not routable when configure gave up waiting (about 2 s). */
+  configure(name: string, address: Uint8Array, prefixLen: number, mtu: number): boolean;
   writeDirect(fd: number, packet: Uint8Array): number;
   closeFd(fd: number): void;
   startReader(fd: number, onBatch: (buffer: ArrayBuffer | null, lengths: Uint32Array | null, countOrErrno: number) => void): unknown;
@@ -157,7 +158,11 @@ export function openTun(opts: TunOptions, native?: TunNative): Result<TunDevice,
     return { ok: false, error: explainOpenError(name, e as NativeError) };
   }
   try {
-    addon.configure(opened.name, opts.address, prefixLen, mtu);
+    if (!addon.configure(opened.name, opts.address, prefixLen, mtu)) {
+      opts.logger.warn({ component: 'tun', tun: opened.name },
+        `the kernel has not yet installed the local route of ${formatIpv6(opts.address)} on ${opened.name}; ` +
+        'packets for this node may be dropped until it does');
+    }
   } catch (e) {
     addon.closeFd(opened.fd);
     return { ok: false, error: explainConfigureError(opened.name, `${formatIpv6(opts.address)}/${prefixLen}`, mtu, e as NativeError) };
@@ -398,7 +403,7 @@ function explainConfigureError(name: string, what: string, mtu: number, e: Nativ
   if (e.code === 'EPERM') {
     return { code: 'no-privilege', message: `configuring ${name} needs CAP_NET_ADMIN (${detail})`, fix: setcapHint() };
   }
-  if (e.code === 'EAFNOSUPPORT' || (e.syscall === 'ioctl SIOCSIFADDR' && e.code === 'EACCES')) {
+  if (e.code === 'EAFNOSUPPORT' || (e.syscall === 'netlink RTM_NEWADDR' && e.code === 'EACCES')) {
     return {
       code: 'ipv6-disabled',
       message: `cannot assign ${what} to ${name}: IPv6 is disabled on this host (${detail})`,

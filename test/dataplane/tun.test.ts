@@ -152,7 +152,7 @@ function fakeNative(overrides: Partial<TunNative> = {}): Fake {
     written: [],
     closedFds: [],
     open: (name) => ({ fd: 42, name }),
-    configure: () => {},
+    configure: () => true,
     writeDirect: (_fd, p) => {
       fake.written.push(p.slice());
       return p.length;
@@ -191,7 +191,7 @@ test('open errors map to codes with fixes: EPERM, EBUSY, missing /dev/net/tun, I
   assert.equal(!nodev.ok && nodev.error.code, 'no-tun-device');
   assert.match(!nodev.ok ? nodev.error.fix : '', /modprobe tun/);
 
-  const fake = fakeNative({ configure: () => { throw errnoError('EACCES', 'ioctl SIOCSIFADDR'); } });
+  const fake = fakeNative({ configure: () => { throw errnoError('EACCES', 'netlink RTM_NEWADDR'); } });
   const v6off = openTun(opts, fake);
   assert.equal(!v6off.ok && v6off.error.code, 'ipv6-disabled');
   assert.deepEqual(fake.closedFds, [42], 'a device that cannot be configured is closed again');
@@ -209,6 +209,14 @@ test('open errors map to codes with fixes: EPERM, EBUSY, missing /dev/net/tun, I
   }
   const notOverlay = openTun({ ...opts, address: ipv6('2001:db8::1') }, fakeNative());
   assert.equal(!notOverlay.ok && notOverlay.error.code, 'bad-address');
+});
+
+test('an address the kernel is slow to make routable is reported with a WARN, and the device still opens', () => {
+  const cap = captureLogger();
+  const r = openTun({ ...opts, logger: cap.logger }, fakeNative({ configure: () => false }));
+  assert.ok(r.ok);
+  assert.ok(cap.has('warn', 'not yet installed the local route of 400::1 on hypha0'));
+  r.value.close();
 });
 
 test('logTunUnavailable writes exactly one ERROR naming the problem, the fix and the fallback', () => {

@@ -78,3 +78,16 @@ test('netem adds delay on a link', async (t) => {
   assert.ok(rtt >= 90, `RTT ${rtt} ms should include 2 × 50 ms of netem delay`);
   await link.clearNetem();
 });
+
+test('waitForTcpListen sees a server come up in its namespace, and the peer namespace can connect to it', async (t) => {
+  const why = await netnsSkipReason(['ss']);
+  if (why !== undefined) return t.skip(why);
+  const lab = await NetnsLab.create(2, t);
+  const link = await lab.connect(lab.ns(0), lab.ns(1));
+  lab.ns(1).spawn(process.execPath, ['-e', "require('node:net').createServer((s) => s.end('hello\\n')).listen(7000, '::')"]);
+  await lab.ns(1).waitForTcpListen(7000);
+  const script = `require('node:net').connect(7000, '${link.b.ipv6}').on('data', (d) => process.stdout.write(d))`;
+  assert.equal(await lab.ns(0).run(process.execPath, ['-e', script]), 'hello\n');
+  // The listener is in ns 1 only: ns 0 has none of its own.
+  await assert.rejects(lab.ns(0).waitForTcpListen(7000, 300), /timed out/);
+});

@@ -6,6 +6,7 @@
 //   await lab.ns(0).run('ping', ['-c1', link.b.ipv4]);
 //   await link.down(); ...; await link.up();
 //   const p = lab.ns(1).spawn(process.execPath, ['server.ts']); await p.waitForOutput(/listening/);
+//   await lab.ns(1).waitForTcpListen(5201);           // for tools that buffer their output (iperf3)
 //
 // Namespaces are named hypha-<pid>-<lab>-<i>, so parallel test files never collide, and namespaces left
 // behind by a killed run are swept the next time a lab is created. Everything a lab made is removed by
@@ -92,7 +93,7 @@ export async function netnsSkipReason(tools: readonly string[] = []): Promise<st
 }
 
 function debianPackageOf(tool: string): string {
-  return ({ ping: 'iputils-ping', ip: 'iproute2', tc: 'iproute2', capsh: 'libcap2-bin', setpriv: 'util-linux' } as Record<string, string>)[tool] ?? tool;
+  return ({ ping: 'iputils-ping', ip: 'iproute2', tc: 'iproute2', ss: 'iproute2', capsh: 'libcap2-bin', setpriv: 'util-linux' } as Record<string, string>)[tool] ?? tool;
 }
 
 /** Why `tc netem` cannot be used (the kernel lacks sch_netem, for example), or undefined. */
@@ -257,6 +258,17 @@ export class Netns {
     const p = new NetnsProcess(child, `[${this.name}] ${cmd} ${args.join(' ')}`);
     this.lab.track(p);
     return p;
+  }
+
+  /**
+   * Waits until something in the namespace listens on TCP `port` (polling `ss`): the dependable signal
+   * that a server is up, since many tools block-buffer their "listening" line when stdout is a pipe.
+   */
+  async waitForTcpListen(port: number, timeoutMs = DEFAULT_WAIT_MS): Promise<void> {
+    await waitFor(`a TCP listener on port ${port} in ${this.name}`, async () => {
+      const r = await this.exec('ss', ['-H', '-l', '-t', '-n', `sport = :${port}`]);
+      return r.code === 0 && r.stdout.trim() !== '';
+    }, timeoutMs);
   }
 
   /** Sets a sysctl inside the namespace, e.g. sysctl('net.ipv6.conf.all.forwarding', '1'). */
