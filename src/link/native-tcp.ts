@@ -9,7 +9,17 @@ import { err, ok, type Result } from '../base/result.ts';
 import { NoiseXXHandshake, NOISE_TAG_BYTES, type CipherState, type NoiseKeyPair, type NoiseSession } from '../crypto/noise.ts';
 import { FrameReader, MAX_FRAME_BYTES, encodeFrame } from '../wire/micelio/frame.ts';
 import { formatHostPort, parseHostPort } from './endpoint.ts';
-import { allocateLinkId, type Link, type LinkDirection, type LinkEvents, type LinkStats } from './link.ts';
+import {
+  allocateLinkId,
+  type AcceptHandlers,
+  type Link,
+  type LinkDirection,
+  type LinkError,
+  type LinkEvents,
+  type LinkFactory,
+  type LinkListener,
+  type LinkStats,
+} from './link.ts';
 
 export const DEFAULT_NOISE_HANDSHAKE_TIMEOUT_MS = 10_000;
 export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
@@ -37,25 +47,8 @@ export interface NativeTcpOptions {
   maxPendingHandshakes?: number;
 }
 
-export interface NativeAcceptHandlers {
-  /** Runs for every accepted TCP connection before any crypto; a returned string refuses it with that reason. */
-  preCheck?(remoteAddress: string): string | undefined;
-  /** A connection that completed the Noise handshake. The callee owns the link from now on. */
-  onLink(link: Link): void;
-}
-
-export interface NativeListener {
-  /** The bound address (`host:port`), with the real port when listening on port 0. */
-  readonly address: string;
-  readonly host: string;
-  readonly port: number;
-  close(): Promise<void>;
-}
-
-export interface LinkError {
-  code: string;
-  message: string;
-}
+export type NativeAcceptHandlers = AcceptHandlers;
+export type NativeListener = LinkListener;
 
 /** Collects socket chunks and hands out exact byte counts without re-copying on every chunk. */
 class ByteQueue {
@@ -397,7 +390,7 @@ export interface NativeTcpStats {
 }
 
 /** Makes native TCP links: `dial` (we are the Noise initiator) and `listen` (responder). */
-export class NativeTcpTransport {
+export class NativeTcpTransport implements LinkFactory {
   private readonly o: ResolvedOptions;
   private readonly log: Logger;
   private readonly servers = new Set<Server>();
