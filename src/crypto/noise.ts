@@ -2,9 +2,9 @@
 // (received payloads are tolerated and ignored), and a transport phase WITHOUT the Noise spec's
 // 65,535-byte message limit, because Micelio sends a whole frame of up to 1 MiB + 8 as one message.
 // Everything is node:crypto: BLAKE2s (hash and HMAC), ChaCha20-Poly1305 and X25519.
-import { createCipheriv, createDecipheriv, createHash, createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { err, ok, type Result } from '../base/result.ts';
-import { x25519, x25519PrivateKeyObject, x25519PublicFromPrivate } from './x25519.ts';
+import { x25519, x25519PrivateKeyObject, x25519PublicFromPrivate, x25519RawPublic } from './x25519.ts';
 
 export const NOISE_PROTOCOL_NAME = 'Noise_XX_25519_ChaChaPoly_BLAKE2s';
 export const NOISE_DH_BYTES = 32;
@@ -25,10 +25,21 @@ function blake2s(...parts: Uint8Array[]): Uint8Array {
   return new Uint8Array(h.digest());
 }
 
+const BLAKE2S_BLOCK_BYTES = 64;
+
+/**
+ * HMAC-BLAKE2s (RFC 2104, 64-byte block) built from two hashes: node's createHmac costs several
+ * times more per call, and a handshake makes two dozen of them.
+ */
 function hmac(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
-  const h = createHmac('blake2s256', key);
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
+  const pad = Buffer.alloc(BLAKE2S_BLOCK_BYTES);
+  pad.set(key.length > BLAKE2S_BLOCK_BYTES ? blake2s(key) : key);
+  for (let i = 0; i < BLAKE2S_BLOCK_BYTES; i++) pad[i] ^= 0x36;
+  const inner = createHash('blake2s256').update(pad);
+  for (const p of parts) inner.update(p);
+  const innerDigest = inner.digest();
+  for (let i = 0; i < BLAKE2S_BLOCK_BYTES; i++) pad[i] ^= 0x36 ^ 0x5c;
+  return new Uint8Array(createHash('blake2s256').update(pad).update(innerDigest).digest());
 }
 
 /** Noise HKDF with two outputs. */
@@ -191,8 +202,7 @@ interface KeyPairObj {
 
 function freshEphemeral(): KeyPairObj {
   const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  const spki = publicKey.export({ format: 'der', type: 'spki' });
-  return { priv: privateKey, pub: new Uint8Array(spki.subarray(spki.length - NOISE_DH_BYTES)) };
+  return { priv: privateKey, pub: x25519RawPublic(publicKey) };
 }
 
 function dh(priv: KeyObject, pub: Uint8Array): Result<Uint8Array> {
