@@ -395,6 +395,9 @@ export class NativeTcpTransport implements LinkFactory {
   private readonly log: Logger;
   private readonly servers = new Set<Server>();
   private readonly pending = new Set<Socket>();
+  /** Outbound sockets from connect() until their handshake ends, so close() can abort them. */
+  private readonly dialing = new Set<Socket>();
+  private closed = false;
   private readonly counters = { handshakesCompleted: 0, handshakesFailed: 0, refusedByPreCheck: 0, refusedPendingCap: 0 };
   /** Test hook: fixed ephemeral keys for the next handshakes (reproduces vectors over real sockets). */
   ephemeralForTests: (() => Uint8Array | undefined) | undefined;
@@ -412,9 +415,11 @@ export class NativeTcpTransport implements LinkFactory {
   dial(address: string): Promise<Result<Link, LinkError>> {
     const hp = parseHostPort(address);
     if (!hp.ok) return Promise.resolve(hp);
+    if (this.closed) return Promise.resolve(err('closed', 'link factory closed'));
     const o = this.o;
     return new Promise((resolve) => {
       const socket = connect({ host: hp.value.host, port: hp.value.port, noDelay: true });
+      this.dialing.add(socket);
       // Errors are reported through the handshake or the link; this keeps a late one from crashing the process.
       socket.on('error', () => {});
       let settled = false;
@@ -423,15 +428,18 @@ export class NativeTcpTransport implements LinkFactory {
         settled = true;
         timer.cancel();
         socket.destroy();
+        this.dialing.delete(socket);
         resolve(err(code, message));
       };
       const timer = o.clock.setTimeout(() => fail('dial-timeout', `dial ${address}: timeout after ${o.dialTimeoutMs} ms`), o.dialTimeoutMs);
       socket.once('error', (e) => fail('dial-failed', `dial ${address}: ${e.message}`));
+      socket.once('close', () => fail('dial-failed', `dial ${address}: connection closed`));
       socket.once('connect', () => {
         if (settled) return;
         timer.cancel();
         settled = true;
         void runHandshake(socket, true, o, this.ephemeralForTests?.()).then((out) => {
+          this.dialing.delete(socket);
           if (!out.ok) {
             this.counters.handshakesFailed++;
             this.log.warn({ remote: address, reason: out.reason }, 'outbound noise handshake failed');
@@ -475,7 +483,7 @@ export class NativeTcpTransport implements LinkFactory {
   }
 
   private closeServer(server: Server): Promise<void> {
-    this.servers.delete(server);
+    if (!this.servers.delete(server)) return Promise.resolve();
     return new Promise((resolve) => server.close(() => resolve()));
   }
 
@@ -510,10 +518,12 @@ export class NativeTcpTransport implements LinkFactory {
     });
   }
 
-  /** Stops every listener and aborts handshakes in progress. Established links belong to their owners. */
+  /** Stops every listener, aborts dials and handshakes in progress. Established links belong to their owners. */
   async close(): Promise<void> {
-    for (const s of this.pending) s.destroy();
+    this.closed = true;
+    for (const s of [...this.pending, ...this.dialing]) s.destroy();
     this.pending.clear();
+    this.dialing.clear();
     await Promise.all([...this.servers].map((s) => this.closeServer(s)));
   }
 }

@@ -384,9 +384,10 @@ export class PeerManager {
       this.table.touch(peer.nodeId);
       this.closePeer(peer, 'shutting down', 'info');
     }
-    // A TCP server reports closed only once its connections are gone, so links close first.
-    await this.listener?.close();
+    // A TCP server reports closed only once its connections are gone: links first, then the factory
+    // (which aborts dials and handshakes in progress), then the listener.
     await this.links.close();
+    await this.listener?.close();
     await Promise.all(this.loops);
     await this.flush();
     this.log.info({}, 'peer manager stopped');
@@ -564,8 +565,12 @@ export class PeerManager {
 
   private addPeer(p: PendingConn, hello: VerifiedHello): void {
     let refusal: string | undefined;
+    const existing = this.connected.get(hello.nodeId);
     if (hello.nodeId === this.nodeId) refusal = 'connection to self';
-    else if (this.connected.has(hello.nodeId)) {
+    else if (existing && this.keepsNewer(existing, p.link, hello)) {
+      this.counters.rejectedDuplicate++;
+      this.closePeer(existing, 'replaced by the connection both Hypha ends keep (simultaneous dial)', 'info');
+    } else if (existing) {
       refusal = `duplicate connection to ${short(hello.nodeId)} (the newer one loses)`;
       this.counters.rejectedDuplicate++;
     } else if (this.atMaxPeers()) {
@@ -593,6 +598,17 @@ export class PeerManager {
     this.sendPeerExchange(peer);
     this.events.emit('connected', peer);
     p.settle?.(ok(peer));
+  }
+
+  /**
+   * Duplicate rule. Micelio: the newer connection loses — but when two nodes dial each other at the
+   * same moment, each may keep a different one and both links die (and, redialling in step, die
+   * again). When both ends are Hypha they agree instead: keep the link dialled by the lower node id.
+   */
+  private keepsNewer(existing: Peer, link: Link, hello: VerifiedHello): boolean {
+    if (!existing.isHypha || !hello.version.startsWith(HYPHA_VERSION_PREFIX) || existing.direction === link.direction) return false;
+    const initiator = (dir: LinkDirection): string => (dir === 'outbound' ? this.nodeId : hello.nodeId);
+    return initiator(link.direction) < initiator(existing.direction);
   }
 
   private sendKeepalive(peer: Peer): void {

@@ -1,5 +1,6 @@
 // Multi-node behaviour over real sockets on 127.0.0.1.
 import { afterEach, test } from 'node:test';
+import type { Socket } from 'node:net';
 import assert from 'node:assert/strict';
 import { newEnvelope } from '../../src/wire/micelio/envelope.ts';
 import { MemoryPeerStore, type PeerHandle } from '../../src/peers/index.ts';
@@ -141,4 +142,54 @@ test('keepalives keep an idle link up; a peer that falls silent is evicted at th
   await c.closed;
   await waitFor(() => a.log.records.some((r) => r.msg === 'peer disconnected' && String(r.reason).includes('idle timeout')), 'idle eviction');
   assert.equal(pb.connected, true, 'the other peer is unaffected');
+});
+
+test('advertise address: the bound address, nothing for a wildcard listener, or the configured one', async () => {
+  const a = await startNode();
+  assert.equal(a.pm.advertiseAddress, a.addr);
+  const w = await startNode({ listen: '0.0.0.0:0' });
+  assert.equal(w.pm.advertiseAddress, '');
+  const c = await startNode({ listen: '0.0.0.0:0', advertiseAddr: '203.0.113.10:4000', bootstrap: [a.addr] });
+  assert.equal(c.pm.advertiseAddress, '203.0.113.10:4000');
+  await waitConnected(a, c);
+  assert.equal(a.pm.peer(c.id.nodeId)?.listenAddr, '203.0.113.10:4000');
+  assert.equal(a.pm.peer(c.id.nodeId)?.reachable, true);
+});
+
+test('stop() is prompt even with dials and handshakes in flight, and leaves nothing running', async () => {
+  const { createServer } = await import('node:net');
+  // A server that accepts and never answers: a dial to it sits in the Noise handshake.
+  const held: Socket[] = [];
+  const mute = createServer((s) => held.push(s));
+  await new Promise<void>((r) => mute.listen(0, '127.0.0.1', () => r()));
+  const addr = `127.0.0.1:${(mute.address() as { port: number }).port}`;
+  const n = await startNode({ bootstrap: [addr], handshakeTimeoutMs: 60_000, dialTimeoutMs: 60_000 });
+  await waitFor(() => held.length === 1, 'dial in its handshake');
+  const t0 = Date.now();
+  await n.pm.stop();
+  assert.ok(Date.now() - t0 < 10_000, `stop waited for a timeout (${Date.now() - t0} ms)`);
+  for (const s of held) s.destroy();
+  mute.close();
+});
+
+test('two nodes that bootstrap off each other, started together, settle on one stable link', async () => {
+  const { createServer } = await import('node:net');
+  const freePort = async (): Promise<number> => {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    const port = (s.address() as { port: number }).port;
+    await new Promise<void>((r) => s.close(() => r()));
+    return port;
+  };
+  const [pa, pb] = [await freePort(), await freePort()];
+  const [a, b] = await Promise.all([
+    startNode({ listen: `127.0.0.1:${pa}`, bootstrap: [`127.0.0.1:${pb}`] }),
+    startNode({ listen: `127.0.0.1:${pb}`, bootstrap: [`127.0.0.1:${pa}`] }),
+  ]);
+  await waitConnected(a, b);
+  const link = a.pm.peer(b.id.nodeId)?.linkId;
+  await new Promise((r) => setTimeout(r, 1_000));
+  assert.equal(a.pm.connectedCount, 1);
+  assert.equal(b.pm.connectedCount, 1);
+  assert.equal(a.pm.peer(b.id.nodeId)?.linkId, link, 'no flapping once settled');
 });

@@ -159,3 +159,21 @@ test('peer exchange from a connected peer is deduplicated by message id for 5 mi
   await a.pm.stop();
   await b.pm.stop();
 });
+
+test('two Hypha nodes dialling each other at the same instant keep exactly one link', async () => {
+  const clock = new VirtualClock();
+  const net = new MemoryNetwork(clock);
+  // random() = 0: no jitter at all, the worst case for lock-step redials.
+  const a = mkNode(net, clock, { name: 'a', listen: '10.0.0.1:4000', bootstrap: ['10.0.0.2:4000'], random: () => 0 });
+  const b = mkNode(net, clock, { name: 'b', listen: '10.0.0.2:4000', bootstrap: ['10.0.0.1:4000'], random: () => 0 });
+  await Promise.all([a.pm.start(), b.pm.start()]);
+  let flaps = 0;
+  a.pm.on('disconnected', () => flaps++);
+  await clock.advance(120_000);
+  assert.equal(a.pm.connectedCount, 1);
+  assert.equal(b.pm.connectedCount, 1);
+  assert.equal(a.pm.peers()[0].linkId === b.pm.peers()[0].linkId, false, 'two ends of one wire');
+  assert.equal(net.wires.filter((w) => !w.a.closed).length, 1, 'one live link');
+  assert.ok(flaps <= 1);
+  for (const x of [a, b]) await x.pm.stop();
+});
