@@ -266,7 +266,7 @@ test('setIdleTimeout closes a silent link; traffic keeps it open', async () => {
   const p = await connectedPair();
   const rb = collect(p.b);
   collect(p.a);
-  p.b.setIdleTimeout(800);
+  p.b.setIdleTimeout(1_500);
   for (let i = 0; i < 6; i++) {
     await new Promise((r) => setTimeout(r, 100));
     p.a.send(Uint8Array.of(0x28, 0x05));
