@@ -3,7 +3,6 @@
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
 
 const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
-const SPKI_X25519_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
 
 export function x25519PrivateKeyObject(priv: Uint8Array): KeyObject {
   if (priv.length !== 32) throw new RangeError(`X25519 private key must be 32 bytes, got ${priv.length}`);
@@ -12,13 +11,19 @@ export function x25519PrivateKeyObject(priv: Uint8Array): KeyObject {
 
 export function x25519PublicKeyObject(pub: Uint8Array): KeyObject {
   if (pub.length !== 32) throw new RangeError(`X25519 public key must be 32 bytes, got ${pub.length}`);
-  return createPublicKey({ key: Buffer.concat([SPKI_X25519_PREFIX, pub]), format: 'der', type: 'spki' });
+  // JWK import is markedly cheaper than DER in node, and a Noise handshake imports three keys per side.
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength).toString('base64url') }, format: 'jwk' });
+}
+
+/** Raw 32 bytes of an X25519 public KeyObject (JWK export: ~20× cheaper than SPKI DER). */
+export function x25519RawPublic(key: KeyObject): Uint8Array {
+  const jwk = key.export({ format: 'jwk' });
+  return new Uint8Array(Buffer.from(jwk.x as string, 'base64url'));
 }
 
 /** Public key of a raw private scalar (clamping happens inside, as RFC 7748 says). */
 export function x25519PublicFromPrivate(priv: Uint8Array): Uint8Array {
-  const spki = createPublicKey(x25519PrivateKeyObject(priv)).export({ format: 'der', type: 'spki' });
-  return new Uint8Array(spki.subarray(spki.length - 32));
+  return x25519RawPublic(createPublicKey(x25519PrivateKeyObject(priv)));
 }
 
 export interface X25519KeyPair {
@@ -29,8 +34,7 @@ export interface X25519KeyPair {
 export function generateX25519(): X25519KeyPair {
   const { privateKey, publicKey } = generateKeyPairSync('x25519');
   const priv = privateKey.export({ format: 'der', type: 'pkcs8' });
-  const pub = publicKey.export({ format: 'der', type: 'spki' });
-  return { privateKey: new Uint8Array(priv.subarray(priv.length - 32)), publicKey: new Uint8Array(pub.subarray(pub.length - 32)) };
+  return { privateKey: new Uint8Array(priv.subarray(priv.length - 32)), publicKey: x25519RawPublic(publicKey) };
 }
 
 /**

@@ -3,6 +3,8 @@
 // Mycelium packet (4-byte header + body). peers/, gossip/ and router/ see only this interface and never
 // know whether the bytes travel over TCP, TLS or memory (DESIGN.md, "Links are interchangeable").
 
+import type { Result } from '../base/result.ts';
+
 export type LinkProtocol = 'native' | 'mycelium';
 export type LinkTransport = 'tcp' | 'tls' | 'memory';
 export type LinkDirection = 'inbound' | 'outbound';
@@ -53,6 +55,37 @@ export interface Link {
   setIdleTimeout(ms: number): void;
   close(reason: string): void;
   stats(): LinkStats;
+}
+
+export interface LinkError {
+  code: string;
+  message: string;
+}
+
+export interface AcceptHandlers {
+  /** Runs for every incoming connection before any crypto; a returned string refuses it with that reason. */
+  preCheck?(remoteAddress: string): string | undefined;
+  /** A connection that completed its handshake. The callee owns the link from now on. */
+  onLink(link: Link): void;
+}
+
+export interface LinkListener {
+  /** The bound address (`host:port`), with the real port when listening on port 0. */
+  readonly address: string;
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Makes links of one kind: dial an address, listen on one. The TCP implementation is
+ * native-tcp.ts; the simulator provides one over memory wires.
+ */
+export interface LinkFactory {
+  dial(address: string): Promise<Result<Link, LinkError>>;
+  listen(address: string, handlers: AcceptHandlers): Promise<Result<LinkListener, LinkError>>;
+  /** Stops listeners and aborts handshakes in progress; established links belong to their owners. */
+  close(): Promise<void>;
 }
 
 let nextLinkId = 1;

@@ -1,0 +1,5 @@
+// The Micelio wire: frames, envelopes and the generated message schemas, in one import.
+export * from './frame.ts';
+export * from './envelope.ts';
+export * from './codec.ts';
+export * from '../gen/micelio_pb.ts';
