@@ -86,6 +86,18 @@ export const CONFIG_SCHEMA = {
       help: 'SSH partyline address; "" disables it (Micelio binds 0.0.0.0, Hypha only loopback)',
       flag: 'ssh-listen',
     }),
+    max_sessions: option({
+      type: intType({ min: 1, max: 10_000 }),
+      default: 64,
+      help: 'most concurrent partyline sessions; more are refused with a message',
+      flag: 'ssh-max-sessions',
+    }),
+    idle_timeout: option({
+      type: durationType({ minMs: 0, maxMs: MAX_TIMER_MS }),
+      default: '30m',
+      help: 'a partyline session with no input this long is closed; 0 = never',
+      flag: 'ssh-idle-timeout',
+    }),
   },
   network: {
     listen: option({

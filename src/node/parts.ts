@@ -1,19 +1,112 @@
 // THE place where a node's parts are registered. They start in this order and stop in reverse. A part is
 // built here from the NodeContext and from parts registered before it (pass them to its constructor), so
 // the dependency order is visible in one function.
+import { join } from 'node:path';
 import type { NodeContext, NodePart } from './part.ts';
+import { PeerManager } from '../peers/manager.ts';
+import { BucketPeerStore } from '../peers/bucket-store.ts';
+import { PartylineHub } from '../partyline/hub.ts';
+import { PartylineSshServer } from '../partyline/ssh-server.ts';
+import type { PeerSummary } from '../partyline/commands.ts';
+import { HYPHA_VERSION } from './version.ts';
+
+/** The native (Micelio) peer manager as a node part. */
+export class PeersPart implements NodePart {
+  readonly name = 'peers';
+  readonly manager: PeerManager;
+
+  constructor(ctx: NodeContext) {
+    const net = ctx.config.network;
+    const logger = ctx.logger.child({ component: 'peers' });
+    this.manager = new PeerManager({
+      identity: ctx.identity,
+      clock: ctx.clock,
+      logger,
+      version: HYPHA_VERSION,
+      tags: ctx.config.node.tags,
+      listen: net.listen,
+      advertiseAddr: net.advertise_addr,
+      bootstrap: net.bootstrap,
+      maxPeers: net.max_peers,
+      maxKnownPeers: net.max_known_peers,
+      store: new BucketPeerStore(ctx.store, logger),
+      exchangeIntervalMs: net.exchange_interval,
+      discoveryIntervalMs: net.discovery_interval,
+      peerTtlMs: net.peer_ttl,
+      keepaliveIntervalMs: net.keepalive_interval,
+      idleTimeoutMs: net.idle_timeout,
+      writeTimeoutMs: net.write_timeout,
+      handshakeTimeoutMs: net.handshake_timeout,
+      helloTimeoutMs: net.handshake_timeout,
+    });
+  }
+
+  start(): Promise<void> {
+    return this.manager.start();
+  }
+
+  stop(): Promise<void> {
+    return this.manager.stop();
+  }
+
+  describe(): Record<string, unknown> {
+    return { listen: this.manager.listenAddress ?? 'outbound only', advertise: this.manager.advertiseAddress || 'none' };
+  }
+}
+
+/** The SSH partyline: the chat hub and the server people log into. */
+export class PartylinePart implements NodePart {
+  readonly name = 'partyline';
+  readonly hub: PartylineHub;
+  readonly server: PartylineSshServer | undefined;
+
+  constructor(ctx: NodeContext, peers: PeerManager) {
+    const ssh = ctx.config.ssh;
+    // The partyline's modules tag their own lines with component "partyline".
+    const logger = ctx.logger;
+    this.hub = new PartylineHub({
+      nodeName: ctx.config.node.name,
+      clock: ctx.clock,
+      logger,
+      services: { nodeId: ctx.identity.nodeId, peers: () => peers.peers().map(peerSummary) },
+      maxSessions: ssh.max_sessions,
+      idleTimeoutMs: ssh.idle_timeout,
+    });
+    this.server =
+      ssh.listen === ''
+        ? undefined
+        : new PartylineSshServer({
+            hub: this.hub,
+            identity: ctx.identity,
+            authorizedKeysPath: join(ctx.config.node.data_dir, 'authorized_keys'),
+            clock: ctx.clock,
+            logger,
+            listen: ssh.listen,
+          });
+  }
+
+  async start(): Promise<void> {
+    await this.server?.listen();
+  }
+
+  async stop(): Promise<void> {
+    await this.server?.stop();
+    this.hub.stop();
+  }
+
+  describe(): Record<string, unknown> {
+    const a = this.server?.address;
+    return { ssh: a ? `${a.host}:${a.port}` : 'off' };
+  }
+}
+
+function peerSummary(p: { nodeId: string; listenAddr: string; remoteAddress: string; direction: 'inbound' | 'outbound'; version: string }): PeerSummary {
+  return { nodeId: p.nodeId, address: p.listenAddr || p.remoteAddress, direction: p.direction, kind: p.version };
+}
 
 export function registerParts(ctx: NodeContext): NodePart[] {
-  const parts: NodePart[] = [];
-  void ctx; // read by the parts below once they are registered
-
-  // Peer manager (issue #2, protocol half): native listener, dialing, hello, peer exchange, discovery,
-  // peer table in ctx.store. Wire it as, for example:
-  //   const peers = new PeerManager({ network: ctx.config.network, nodeName: ctx.config.node.name,
-  //     tags: ctx.config.node.tags, identity: ctx.identity, store: ctx.store, clock: ctx.clock,
-  //     logger: ctx.logger.child({ component: 'peers' }) });
-  //   parts.push(peers);
-  // Later layers follow in DESIGN.md order: gossip, router, dataplane, messages, state, partyline, api.
-
-  return parts;
+  const peers = new PeersPart(ctx);
+  const partyline = new PartylinePart(ctx, peers.manager);
+  // Later layers follow in DESIGN.md order: gossip, router, dataplane, messages, state, api.
+  return [peers, partyline];
 }

@@ -101,13 +101,13 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     assert.ok(running);
     assert.match(String(running.nodeId), /^[0-9a-f]{64}$/);
     assert.match(String(running.address), /^[45][0-9a-f]{0,2}:/);
-    assert.equal(running.listen, '127.0.0.1:0');
+    assert.match(String(running.listen), /^127\.0\.0\.1:[1-9]\d*$/, 'the port actually bound');
     assert.ok(lines.some((l) => l.msg === 'shutting down' && l.signal === signal));
     assert.ok(lines.some((l) => l.msg === 'node stopped'));
     assert.ok(!lines.some((l) => Number(l.level) >= 50), 'no error logs');
     // The identity it created is kept and reused.
     const key = await readFile(join(dir, 'identity', 'node.key'), 'utf8');
-    const again = spawnHypha(['run', '--data-dir', dir, '--listen', '127.0.0.1:0', '--log-format', 'json']);
+    const again = spawnHypha(['run', '--data-dir', dir, '--listen', '127.0.0.1:0', '--ssh-listen', '127.0.0.1:0', '--log-format', 'json']);
     t.after(async () => {
       if (again.child.exitCode === null) again.child.kill('SIGKILL');
     });
@@ -133,7 +133,7 @@ test('hypha run with a broken node.key exits 1 and says what to do', async (t) =
 test('logs are human-readable text by default, and --log-level filters them', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'hypha-run-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const node = spawnHypha(['--data-dir', dir, '--listen', '127.0.0.1:0', '--log-level', 'debug']);
+  const node = spawnHypha(['--data-dir', dir, '--listen', '127.0.0.1:0', '--ssh-listen', '127.0.0.1:0', '--log-level', 'debug']);
   t.after(async () => {
     if (node.child.exitCode === null) node.child.kill('SIGKILL');
   });
@@ -143,7 +143,7 @@ test('logs are human-readable text by default, and --log-level filters them', as
   assert.doesNotMatch(node.stderr(), /^\{/m);
 
   const quietDir = join(dir, 'quiet');
-  const quiet = spawnHypha(['--data-dir', quietDir, '--listen', '127.0.0.1:0', '--log-level', 'warn', '--log-format', 'json']);
+  const quiet = spawnHypha(['--data-dir', quietDir, '--listen', '127.0.0.1:0', '--ssh-listen', '', '--log-level', 'warn', '--log-format', 'json']);
   t.after(async () => {
     if (quiet.child.exitCode === null) quiet.child.kill('SIGKILL');
   });

@@ -16,7 +16,9 @@ import { MemoryBacking, MemoryStore } from '../../src/store/memory.ts';
 import { jsonBucket } from '../../src/store/store.ts';
 import vectors from '../fixtures/micelio-identities.json' with { type: 'json' };
 
-const config = buildConfig({ context: { homeDir: '/nonexistent', hostname: 'test' } });
+// No listeners: these tests are about the composition root, and many nodes share one process.
+const OFFLINE = { 'network.listen': '', 'ssh.listen': '' };
+const config = buildConfig({ context: { homeDir: '/nonexistent', hostname: 'test' }, flags: OFFLINE });
 const identity = identityFromSeed(fromHex(vectors[0].seed)!);
 
 function recorder(log: string[], name: string, opts: { failStart?: boolean; failStop?: boolean; facts?: Record<string, unknown> } = {}): NodePart {
@@ -141,7 +143,7 @@ test('from a data dir: identity and store are created there, and a restart finds
   const base = await mkdtemp(join(tmpdir(), 'hypha-node-'));
   t.after(() => rm(base, { recursive: true, force: true }));
   const dataDir = join(base, 'data');
-  const cfg = buildConfig({ context: { homeDir: base, hostname: 'n1' }, flags: { 'node.data_dir': dataDir } });
+  const cfg = buildConfig({ context: { homeDir: base, hostname: 'n1' }, flags: { ...OFFLINE, 'node.data_dir': dataDir } });
   const cap = captureLogger('info');
   const first = await HyphaNode.create(cfg, { logger: cap.logger });
   assert.ok(cap.has('info', 'created a new node identity'));
@@ -176,7 +178,7 @@ test('many nodes share one process on a virtual clock with memory stores', async
 test('one node per data dir: a second is refused while the first runs, and a stale lock is taken over', async (t) => {
   const base = await mkdtemp(join(tmpdir(), 'hypha-node-'));
   t.after(() => rm(base, { recursive: true, force: true }));
-  const cfg = buildConfig({ context: { homeDir: base, hostname: 'n1' }, flags: { 'node.data_dir': base } });
+  const cfg = buildConfig({ context: { homeDir: base, hostname: 'n1' }, flags: { ...OFFLINE, 'node.data_dir': base } });
   const first = await HyphaNode.create(cfg, { logger: captureLogger().logger });
   await assert.rejects(HyphaNode.create(cfg, { logger: captureLogger().logger }), (e: unknown) => {
     assert.ok(e instanceof DataDirLockedError);
