@@ -29,19 +29,19 @@ test('a node persists its peer table in LMDB and redials from it after a restart
   const a = await HyphaNode.create(nodeConfig(base, 'a'), { logger: captureLogger('warn').logger });
   await a.start();
   t.after(() => a.stop());
-  const aPeers = a.part<PeersPart>('peers').manager;
+  const aPeers = a.part<PeersPart>('peers')!.manager;
   const aAddr = aPeers.listenAddress!;
 
   // B learns A from its bootstrap list, then forgets the list: only the stored table can bring A back.
   const b1 = await HyphaNode.create(nodeConfig(base, 'b', { 'network.bootstrap': [aAddr] }), { logger: captureLogger('warn').logger });
   await b1.start();
-  await waitFor('B connected to A', () => b1.part<PeersPart>('peers').manager.peer(a.identity.nodeId) !== undefined);
+  await waitFor('B connected to A', () => b1.part<PeersPart>('peers')!.manager.peer(a.identity.nodeId) !== undefined);
   await b1.stop();
   await waitFor('A noticed B left', () => aPeers.peer(b1.identity.nodeId) === undefined);
 
   const b2 = await HyphaNode.create(nodeConfig(base, 'b', { 'network.discovery_interval': '200ms' }), { logger: captureLogger('warn').logger });
   t.after(() => b2.stop());
   await b2.start();
-  assert.ok(b2.part<PeersPart>('peers').manager.knownPeers().some((r) => r.nodeId === a.identity.nodeId && r.addr === aAddr));
-  await waitFor('B reconnected to A from its stored peer table', () => b2.part<PeersPart>('peers').manager.peer(a.identity.nodeId) !== undefined);
+  assert.ok(b2.part<PeersPart>('peers')!.manager.knownPeers().some((r) => r.nodeId === a.identity.nodeId && r.addr === aAddr));
+  await waitFor('B reconnected to A from its stored peer table', () => b2.part<PeersPart>('peers')!.manager.peer(a.identity.nodeId) !== undefined);
 });
