@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import type { NodeContext, NodePart } from './part.ts';
 import { PeerManager } from '../peers/manager.ts';
 import { BucketPeerStore } from '../peers/bucket-store.ts';
+import { GossipEngine } from '../gossip/engine.ts';
 import { PartylineHub } from '../partyline/hub.ts';
+import { MeshChat } from '../partyline/mesh-chat.ts';
 import { PartylineSshServer } from '../partyline/ssh-server.ts';
 import type { PeerSummary } from '../partyline/commands.ts';
 import { HYPHA_VERSION } from './version.ts';
@@ -54,13 +56,32 @@ export class PeersPart implements NodePart {
   }
 }
 
-/** The SSH partyline: the chat hub and the server people log into. */
+/** Gossip: verifies, dedups, rate-limits and relays every envelope the peer manager hands up. */
+export class GossipPart implements NodePart {
+  readonly name = 'gossip';
+  readonly engine: GossipEngine;
+
+  constructor(ctx: NodeContext, peers: PeerManager) {
+    this.engine = new GossipEngine({ identity: ctx.identity, peers, clock: ctx.clock, logger: ctx.logger });
+  }
+
+  start(): void {
+    this.engine.start();
+  }
+
+  stop(): void {
+    this.engine.stop();
+  }
+}
+
+/** The SSH partyline: the chat hub, the server people log into, and chat over the mesh (gossip). */
 export class PartylinePart implements NodePart {
   readonly name = 'partyline';
   readonly hub: PartylineHub;
   readonly server: PartylineSshServer | undefined;
+  readonly meshChat: MeshChat;
 
-  constructor(ctx: NodeContext, peers: PeerManager) {
+  constructor(ctx: NodeContext, peers: PeerManager, gossip: GossipEngine) {
     const ssh = ctx.config.ssh;
     // The partyline's modules tag their own lines with component "partyline".
     const logger = ctx.logger;
@@ -72,6 +93,7 @@ export class PartylinePart implements NodePart {
       maxSessions: ssh.max_sessions,
       idleTimeoutMs: ssh.idle_timeout,
     });
+    this.meshChat = new MeshChat({ hub: this.hub, gossip, nodeName: ctx.config.node.name, clock: ctx.clock, logger });
     this.server =
       ssh.listen === ''
         ? undefined
@@ -86,11 +108,19 @@ export class PartylinePart implements NodePart {
   }
 
   async start(): Promise<void> {
-    await this.server?.listen();
+    this.meshChat.start();
+    try {
+      await this.server?.listen();
+    } catch (e) {
+      // A part that fails to start is not stopped by the node: leave nothing subscribed.
+      this.meshChat.stop();
+      throw e;
+    }
   }
 
   async stop(): Promise<void> {
     await this.server?.stop();
+    this.meshChat.stop();
     this.hub.stop();
   }
 
@@ -106,7 +136,8 @@ function peerSummary(p: { nodeId: string; listenAddr: string; remoteAddress: str
 
 export function registerParts(ctx: NodeContext): NodePart[] {
   const peers = new PeersPart(ctx);
-  const partyline = new PartylinePart(ctx, peers.manager);
-  // Later layers follow in DESIGN.md order: gossip, router, dataplane, messages, state, api.
-  return [peers, partyline];
+  const gossip = new GossipPart(ctx, peers.manager);
+  const partyline = new PartylinePart(ctx, peers.manager, gossip.engine);
+  // Later layers follow in DESIGN.md order: router, dataplane, messages, state, api.
+  return [peers, gossip, partyline];
 }

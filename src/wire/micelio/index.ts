@@ -3,3 +3,4 @@ export * from './frame.ts';
 export * from './envelope.ts';
 export * from './codec.ts';
 export * from '../gen/micelio_pb.ts';
+export * from './chat.ts';
