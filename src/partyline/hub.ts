@@ -57,7 +57,7 @@ export interface SessionOutput {
   close(reason: string): void;
 }
 
-/** A chat line typed on this node, for the mesh (the lead wires this to a ChatMessage, msg_type 3). */
+/** A chat line typed on this node, for the mesh (MeshChat sends it as a ChatMessage, msg_type 3). */
 export interface LocalChatLine {
   nick: string;
   text: string;

@@ -29,7 +29,7 @@ const tomlProblems = (text: string, s: ConfigSources = {}) => problems({ file: {
 test('defaults', () => {
   assert.deepEqual(build(), {
     node: { name: 'box', tags: [], data_dir: '/home/u/.hypha' },
-    ssh: { listen: '127.0.0.1:2222' },
+    ssh: { listen: '127.0.0.1:2222', max_sessions: 64, idle_timeout: 1_800_000 },
     network: {
       listen: '0.0.0.0:4000',
       advertise_addr: '',
