@@ -286,7 +286,8 @@ export class GossipEngine {
 
   /**
    * Originates a gossiped message: signed, sender_pubkey set, hop_count = maxHops, a fresh UUIDv4; marked
-   * seen, then sent to every connected neighbour. `sent` of `total` neighbours accepted it.
+   * seen, then sent to every connected neighbour. `sent` of `total` neighbours accepted it. Like Micelio,
+   * it is not delivered to this node's own handlers: the caller applies its own message itself.
    */
   broadcast(msgType: number, payload: Uint8Array): { messageId: string; sent: number; total: number } {
     checkMsgType(msgType);
