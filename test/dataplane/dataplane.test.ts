@@ -8,20 +8,7 @@ import { MemoryDevice } from '../../src/dataplane/memory-device.ts';
 import { Overlay } from '../../src/dataplane/overlay.ts';
 import { icmpv6ChecksumOk } from '../../src/wire/icmpv6.ts';
 import { formatIpv6, parseIpv6 } from '../../src/wire/ipv6.ts';
-
-/** A minimal IPv6/UDP-ish packet. */
-export function ipv6Packet(src: Uint8Array, dst: Uint8Array, hopLimit: number, payload: Uint8Array): Uint8Array {
-  const p = new Uint8Array(40 + payload.length);
-  p[0] = 0x60;
-  p[4] = payload.length >> 8;
-  p[5] = payload.length & 0xff;
-  p[6] = 17;
-  p[7] = hopLimit;
-  p.set(src, 8);
-  p.set(dst, 24);
-  p.set(payload, 40);
-  return p;
-}
+import { ipv6Packet } from '../helpers/ipv6.ts';
 
 interface Node {
   overlay: Overlay;
