@@ -160,6 +160,8 @@ export class DataPlane {
   private readonly address: Uint8Array;
   private readonly subnet: Subnet;
   private readonly keys: BoundedMap<string, KeyObject | null>;
+  /** Keys by the route's router-id array: no string building on the per-packet path. */
+  private readonly keysByRouterId = new WeakMap<Uint8Array, KeyObject | null>();
   private readonly outbound: PacketQueue<Outbound>;
   private readonly inbound: PacketQueue<Uint8Array>;
   private readonly stats: PacketStats;
@@ -256,7 +258,7 @@ export class DataPlane {
     }
     const l = this.router.lookup(dst);
     if (l.kind === 'selected') {
-      const key = this.keyFor(l.pubkey);
+      const key = this.keyForRoute(l);
       if (key === undefined) {
         this.counters.droppedUndecryptable++;
         return false;
@@ -342,6 +344,15 @@ export class DataPlane {
     this.router.requestRoute(dst);
   }
 
+  /** The E2E key for a route (cached by the route's router-id array, then by public key). */
+  private keyForRoute(l: { pubkey: Uint8Array; routerId: Uint8Array }): KeyObject | undefined {
+    const hit = this.keysByRouterId.get(l.routerId);
+    if (hit !== undefined) return hit ?? undefined;
+    const key = this.keyFor(l.pubkey);
+    this.keysByRouterId.set(l.routerId, key ?? null);
+    return key;
+  }
+
   private keyFor(pubkey: Uint8Array): KeyObject | undefined {
     let k = '';
     for (let i = 0; i < 32; i++) k += String.fromCharCode(pubkey[i]);
@@ -362,19 +373,17 @@ export class DataPlane {
   private deliver(frame: Uint8Array): void {
     const src = dataFrameSrc(frame);
     const l = this.router.lookup(src);
-    let pubkey: Uint8Array;
-    if (l.kind === 'selected' || l.kind === 'fallback') {
-      pubkey = l.pubkey;
-    } else if (l.kind === 'local') {
+    if (l.kind === 'local') {
       this.counters.droppedUndecryptable++;
       return;
-    } else {
+    }
+    if (l.kind === 'unknown' || l.kind === 'queried') {
       if (l.kind === 'unknown') this.router.requestRoute(src);
       if (this.inbound.push(makeSubnet(src, 64).key, frame.slice())) this.counters.queuedInbound++;
       else this.counters.droppedQueueFull++;
       return;
     }
-    const key = this.keyFor(pubkey);
+    const key = this.keyForRoute(l);
     if (key === undefined) {
       this.counters.droppedUndecryptable++;
       return;

@@ -18,6 +18,7 @@ interface Counter {
   ip: Uint8Array;
   packets: number;
   bytes: number;
+  key: string;
 }
 
 function key(ip: Uint8Array): string {
@@ -26,9 +27,17 @@ function key(ip: Uint8Array): string {
   return s;
 }
 
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export class PacketStats {
   private readonly bySrc: BoundedMap<string, Counter>;
   private readonly byDst: BoundedMap<string, Counter>;
+  // Packets come in runs of the same flow: the last counters found skip the map (and the key string).
+  private lastSrc: Counter | undefined;
+  private lastDst: Counter | undefined;
 
   constructor(maxEntries = 10_000) {
     this.bySrc = new BoundedMap(maxEntries);
@@ -36,8 +45,14 @@ export class PacketStats {
   }
 
   record(src: Uint8Array, dst: Uint8Array, bytes: number): void {
-    bump(this.bySrc, src, bytes);
-    bump(this.byDst, dst, bytes);
+    const s = this.lastSrc !== undefined && same(this.lastSrc.ip, src) && this.bySrc.get(keyOf(this.lastSrc)) === this.lastSrc ? this.lastSrc : bump(this.bySrc, src, 0);
+    s.packets++;
+    s.bytes += bytes;
+    this.lastSrc = s;
+    const d = this.lastDst !== undefined && same(this.lastDst.ip, dst) && this.byDst.get(keyOf(this.lastDst)) === this.lastDst ? this.lastDst : bump(this.byDst, dst, 0);
+    d.packets++;
+    d.bytes += bytes;
+    this.lastDst = d;
   }
 
   snapshot(): PacketStatistics {
@@ -46,13 +61,18 @@ export class PacketStats {
   }
 }
 
-function bump(m: BoundedMap<string, Counter>, ip: Uint8Array, bytes: number): void {
+/** The counter for `ip` (created with zero counts if new). */
+function bump(m: BoundedMap<string, Counter>, ip: Uint8Array, bytes: number): Counter {
   const k = key(ip);
-  const c = m.get(k);
-  if (c !== undefined) {
-    c.packets++;
-    c.bytes += bytes;
-  } else {
-    m.set(k, { ip: Uint8Array.from(ip.subarray(0, 16)), packets: 1, bytes });
+  let c = m.get(k);
+  if (c === undefined) {
+    c = { ip: Uint8Array.from(ip.subarray(0, 16)), packets: 0, bytes: 0, key: k };
+    m.set(k, c);
   }
+  c.bytes += bytes;
+  return c;
+}
+
+function keyOf(c: Counter): string {
+  return c.key;
 }

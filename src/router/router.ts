@@ -150,11 +150,14 @@ export interface NeighbourInfo {
   msSinceLastIhu: number;
 }
 
-/** What the data plane needs to know about a destination or a sender. */
+/**
+ * What the data plane needs to know about a destination or a sender. `routerId` is the route's own
+ * array (the same object until the route changes), so callers may cache per-peer state by identity.
+ */
 export type RouteLookup =
   | { kind: 'local' }
-  | { kind: 'selected'; subnet: Subnet; nextHop: Neighbour; pubkey: Uint8Array; metric: number; expiresAt: number }
-  | { kind: 'fallback'; subnet: Subnet; pubkey: Uint8Array }
+  | { kind: 'selected'; subnet: Subnet; nextHop: Neighbour; pubkey: Uint8Array; routerId: Uint8Array; metric: number; expiresAt: number }
+  | { kind: 'fallback'; subnet: Subnet; pubkey: Uint8Array; routerId: Uint8Array }
   | { kind: 'queried'; subnet: Subnet }
   | { kind: 'unknown' };
 
@@ -916,9 +919,10 @@ export class Router {
     if (s !== undefined) {
       const sel = selectedOf(s);
       if (sel !== undefined && sel.metric !== METRIC_INFINITE) {
-        return { kind: 'selected', subnet: s.subnet, nextHop: sel.neighbour.neighbour, pubkey: routerIdPubkey(sel.routerId), metric: sel.metric, expiresAt: sel.expiresAt };
+        return { kind: 'selected', subnet: s.subnet, nextHop: sel.neighbour.neighbour, pubkey: routerIdPubkey(sel.routerId), routerId: sel.routerId, metric: sel.metric, expiresAt: sel.expiresAt };
       }
-      return { kind: 'fallback', subnet: s.subnet, pubkey: routerIdPubkey((sel ?? s.routes[0]).routerId) };
+      const r = sel ?? s.routes[0];
+      return { kind: 'fallback', subnet: s.subnet, pubkey: routerIdPubkey(r.routerId), routerId: r.routerId };
     }
     const q = this.queried.get(keyOfIp(ip, 64));
     if (q !== undefined) return { kind: 'queried', subnet: q.subnet };
