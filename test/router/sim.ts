@@ -1,7 +1,7 @@
 // A network of routers on in-memory links under a VirtualClock, for routing tests.
 import { VirtualClock } from '../../src/base/clock.ts';
 import { silentLogger, type Logger } from '../../src/base/log.ts';
-import { generateX25519 } from '../../src/crypto/x25519.ts';
+import { x25519PublicFromPrivate } from '../../src/crypto/x25519.ts';
 import { MemoryWire } from '../../src/link/memory.ts';
 import { MyceliumNeighbour } from '../../src/router/mycelium-neighbour.ts';
 import type { Neighbour, TimerProfile } from '../../src/router/neighbour.ts';
@@ -54,7 +54,10 @@ export class SimNet {
   }
 
   addNode(): SimNode {
-    const kp = generateX25519();
+    // Keys come from the seed too, so a failing run can be replayed exactly.
+    const priv = new Uint8Array(32);
+    for (let k = 0; k < 32; k++) priv[k] = Math.floor(this.random() * 256);
+    const kp = { privateKey: priv, publicKey: x25519PublicFromPrivate(priv) };
     const tail = new Uint8Array(6);
     for (let k = 0; k < 6; k++) tail[k] = Math.floor(this.random() * 256);
     const router = new Router({ clock: this.clock, logger: this.log, publicKey: kp.publicKey, routerIdTail: tail, constants: this.opts.constants });
@@ -203,7 +206,9 @@ export function randomTopology(net: SimNet, extra: number): void {
   const n = net.nodes.length;
   for (let i = 1; i < n; i++) net.connect(i, Math.floor(net.random() * i));
   let added = 0;
-  while (added < extra) {
+  // A small network has room for only so many more edges.
+  const room = (n * (n - 1)) / 2 - (n - 1);
+  while (added < Math.min(extra, room)) {
     const a = Math.floor(net.random() * n);
     const b = Math.floor(net.random() * n);
     if (a === b || net.wires.has(SimNet.key(a, b))) continue;
