@@ -91,3 +91,14 @@ test('dialling a closed port fails with a reason, not an exception', async () =>
   const tlsNoNet = await dialMycelium({ proto: 'tls', host: '127.0.0.1', port }, { clock, logger: silentLogger() });
   assert.equal(!tlsNoNet.ok && tlsNoNet.error.code, 'not-private');
 });
+
+test('property: the endpoint parser never throws and what it accepts formats back to itself', async () => {
+  const fc = (await import('fast-check')).default;
+  fc.assert(
+    fc.property(fc.oneof(fc.string(), fc.constantFrom('tcp://', 'tls://', 'quic://').chain((p) => fc.string().map((s) => p + s))), (s) => {
+      const r = parseEndpoint(s);
+      if (r.ok) assert.equal(parseEndpoint(formatEndpoint(r.value)).ok, true);
+    }),
+    { numRuns: 3000 },
+  );
+});
