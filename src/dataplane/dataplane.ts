@@ -256,6 +256,12 @@ export class DataPlane {
       this.counters.droppedTooLarge++;
       return false;
     }
+    if ((dst[0] & 0xfe) !== 0x04) {
+      // Outside 400::/7 nobody can have a route: do not ask the network.
+      this.counters.droppedNoRoute++;
+      if (type === USER_DATA_L3) this.icmpToDevice(this.address, src, MESSAGE_HOP_LIMIT, ICMPV6_DEST_UNREACHABLE, DEST_UNREACHABLE_NO_ROUTE, payload);
+      return false;
+    }
     const l = this.router.lookup(dst);
     if (l.kind === 'selected') {
       const key = this.keyForRoute(l);

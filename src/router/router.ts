@@ -403,7 +403,7 @@ export class Router {
     const subnet = subnetFromPrefix(u.prefix);
     const retraction = u.metric === METRIC_INFINITE;
     // Filters: inside 400::/7, at most a /64, and (unless a retraction) owned by the router id.
-    if (subnet === undefined || (subnet.address[0] & 0xfe) !== 0x04 || subnet.len < 64) {
+    if (subnet === undefined || !isOverlaySubnet(subnet)) {
       this.stats.updatesDeniedByFilter++;
       return;
     }
@@ -867,7 +867,12 @@ export class Router {
       return;
     }
     const subnet = subnetFromPrefix(rr.prefix);
-    if (subnet === undefined) return;
+    // Nobody can ever answer for a prefix outside 400::/7 or wider than /64 (such Updates are
+    // filtered everywhere), so flooding the request would only amplify it. Mycelium forwards it.
+    if (subnet === undefined || !isOverlaySubnet(subnet)) {
+      this.stats.routeRequestsDropped++;
+      return;
+    }
     const own = this.staticRoutes.find((sr) => subnetContainsSubnet(sr, subnet));
     if (own !== undefined) {
       this.updateSourceTable(own, this.routerIdKey, this.seqno, 0);
@@ -1026,6 +1031,11 @@ export class Router {
   toString(): string {
     return `Router(${formatIpv6(this.address)})`;
   }
+}
+
+/** Inside 400::/7 and at least a /64: the only subnets an Update may carry. */
+function isOverlaySubnet(s: Subnet): boolean {
+  return (s.address[0] & 0xfe) === 0x04 && s.len >= 64;
 }
 
 /** Map key of ip/len without allocating a masked copy. */

@@ -198,6 +198,14 @@ test('route requests: own subnet answered with metric 0, unknown forwarded with 
   router.receiveTlv(a, { kind: 'route-request', generation: 15, prefix: subnetToPrefix(p.subnet) });
   assert.equal(b.take('route-request').length, 0);
   assert.equal(router.stats.routeRequestsDropped, 1);
+  // A request nobody could answer (outside 400::/7, or wider than /64) is not flooded.
+  const outside = new Uint8Array(16);
+  outside[0] = 0x20;
+  router.receiveTlv(a, { kind: 'route-request', generation: 0, prefix: { family: 6, len: 64, address: outside } });
+  router.receiveTlv(a, { kind: 'route-request', generation: 0, prefix: { family: 6, len: 48, address: p.subnet.address } });
+  router.receiveTlv(a, { kind: 'route-request', generation: 0, prefix: { family: 4, len: 24, address: new Uint8Array(4) } });
+  assert.equal(b.take('route-request').length, 0);
+  assert.equal(router.stats.routeRequestsDropped, 4);
   router.stop();
 });
 
