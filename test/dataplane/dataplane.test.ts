@@ -161,3 +161,20 @@ test('packets are only opened from senders with a route; without a device inboun
   a.stop();
   bo.stop();
 });
+
+test('packets waiting for a route are bounded: past the limit they are dropped, counted and answered with ICMPv6', async () => {
+  const clock = new VirtualClock(0);
+  const kp = generateX25519();
+  const device = new MemoryDevice();
+  const o = new Overlay({ clock, logger: silentLogger(), x25519Private: kp.privateKey, x25519Public: kp.publicKey, device, dataplaneLimits: { maxQueuedPerSubnet: 5, maxQueuedTotal: 8 } });
+  const dst1 = parseIpv6('4aa:1:2:3::1')!;
+  const dst2 = parseIpv6('4bb:1:2:3::1')!;
+  for (let i = 0; i < 7; i++) device.inject(ipv6Packet(o.router.address, dst1, 64, new Uint8Array(4)));
+  for (let i = 0; i < 7; i++) device.inject(ipv6Packet(o.router.address, dst2, 64, new Uint8Array(4)));
+  const c = o.dataplane.counters;
+  assert.equal(c.queuedOutbound, 8);
+  assert.equal(c.droppedQueueFull, 6);
+  assert.equal(device.written.length, 6);
+  assert.ok(device.written.every((p) => p[40] === 1 && p[41] === 0));
+  o.stop();
+});

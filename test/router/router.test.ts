@@ -273,3 +273,20 @@ test('malformed control frames close only that link, and other neighbours carry 
   assert.equal(w2.b.closed, false);
   router.stop();
 });
+
+test('timers are per neighbour: a neighbour with a fast profile is found dead in seconds, a Mycelium one is not', async () => {
+  const { clock, router } = setup();
+  const slow = new FakeNeighbour('mycelium');
+  const fast = new FakeNeighbour('native');
+  Object.assign(fast, { timers: { helloIntervalMs: 1_000, ihuIntervalMs: 3_000, deadAfterMs: 3_000, deadCheckIntervalMs: 500, updateIntervalMs: 30_000, helloOnConnect: true } });
+  router.addNeighbour(slow);
+  router.addNeighbour(fast);
+  await clock.advance(4_000);
+  assert.match(fast.closed ?? '', /no IHU/);
+  assert.equal(slow.closed, undefined);
+  assert.ok(fast.sent.filter((t) => t.kind === 'hello').length >= 4, 'fast Hellos');
+  assert.equal(slow.sent.filter((t) => t.kind === 'hello').length, 1, 'only the Hello on connect so far');
+  const u = fast.sent.find((t) => t.kind === 'update') as UpdateTlv;
+  assert.equal(u.intervalCs, 3_000, 'Updates advertise the neighbour profile interval');
+  router.stop();
+});
