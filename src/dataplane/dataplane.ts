@@ -294,9 +294,9 @@ export class DataPlane {
   // From neighbours
 
   /** A data frame from a neighbour (checked for consistent lengths by the link adapter). */
-  receiveFrame(_from: Neighbour, frame: Uint8Array): void {
+  receiveFrame(from: Neighbour, frame: Uint8Array): void {
     if (this.stopped) return;
-    this.routeFrame(frame, _from);
+    this.routeFrame(frame, from);
   }
 
   private routeFrame(frame: Uint8Array, from: Neighbour | undefined): void {
