@@ -1,0 +1,179 @@
+// A Mycelium link over a byte stream (TCP, or TLS on top of it): incoming bytes are split into whole
+// frames by their announced length; outgoing frames wait in a bounded queue and are written in
+// batches (one writev per batch, as Mycelium coalesces up to 50 packets per flush), with Nagle off.
+// A stream that stops framing correctly closes the link.
+import type { Socket } from 'node:net';
+import type { Clock, Timer } from '../base/clock.ts';
+import type { Logger } from '../base/log.ts';
+import { MyceliumFrameReader } from '../wire/mycelium/stream.ts';
+import { allocateLinkId, type Link, type LinkDirection, type LinkEvents, type LinkStats } from './link.ts';
+
+export interface StreamLinkOptions {
+  clock: Clock;
+  logger: Logger;
+  direction: LinkDirection;
+  transport: 'tcp' | 'tls';
+  /** Frames waiting to be written before send() refuses (default 4,096). */
+  maxQueueFrames?: number;
+  /** Bytes waiting to be written before send() refuses (default 4 MiB). */
+  maxQueueBytes?: number;
+}
+
+/** Frames per write batch: Mycelium flushes after at most 50 queued packets. */
+const FRAMES_PER_BATCH = 64;
+
+export function socketAddressText(host: string | undefined, port: number | undefined): string {
+  if (host === undefined) return 'unknown';
+  const h = host.startsWith('::ffff:') && host.includes('.') ? host.slice(7) : host;
+  return h.includes(':') ? `[${h}]:${port}` : `${h}:${port}`;
+}
+
+export class StreamLink implements Link {
+  readonly id = allocateLinkId();
+  readonly protocol = 'mycelium' as const;
+  readonly transport: 'tcp' | 'tls';
+  readonly direction: LinkDirection;
+  readonly localAddress: string;
+  readonly remoteAddress: string;
+  readonly remoteStatic = undefined;
+  private readonly socket: Socket;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly reader = new MyceliumFrameReader();
+  private events: LinkEvents | undefined;
+  private isClosed = false;
+  private closeReason = '';
+  private readonly queue: Uint8Array[] = [];
+  private queuedBytes = 0;
+  private readonly maxQueueFrames: number;
+  private readonly maxQueueBytes: number;
+  private flushScheduled = false;
+  private waitingDrain = false;
+  private idleMs = 0;
+  private idleTimer: Timer | undefined;
+  private readonly st: LinkStats;
+  private readonly closeWatchers: ((reason: string) => void)[] = [];
+
+  constructor(socket: Socket, opts: StreamLinkOptions) {
+    this.socket = socket;
+    this.clock = opts.clock;
+    this.transport = opts.transport;
+    this.direction = opts.direction;
+    this.maxQueueFrames = opts.maxQueueFrames ?? 4_096;
+    this.maxQueueBytes = opts.maxQueueBytes ?? 4 * 1024 * 1024;
+    this.localAddress = socketAddressText(socket.localAddress, socket.localPort);
+    this.remoteAddress = socketAddressText(socket.remoteAddress, socket.remotePort);
+    this.log = opts.logger.child({ component: 'link', link: this.id, remote: this.remoteAddress });
+    const now = this.clock.now();
+    this.st = { txBytes: 0, rxBytes: 0, txMessages: 0, rxMessages: 0, dropped: 0, lastRxMs: now, lastTxMs: now };
+    socket.setNoDelay(true);
+    // Nothing is read until someone attaches, so early frames cannot pile up.
+    socket.pause();
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => {
+      this.waitingDrain = false;
+      this.flush();
+    });
+    socket.on('error', (e: Error) => this.close(`socket error: ${e.message}`));
+    socket.on('close', () => this.close('connection closed by peer'));
+    socket.on('end', () => this.close('connection closed by peer'));
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Also tells `cb` when the link closes (after the attached receiver); at once if it already has. */
+  whenClosed(cb: (reason: string) => void): void {
+    if (this.isClosed) cb(this.closeReason);
+    else this.closeWatchers.push(cb);
+  }
+
+  attach(events: LinkEvents): void {
+    this.events = events;
+    if (this.isClosed) events.onClose(this.closeReason);
+    else this.socket.resume();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.isClosed) return;
+    this.st.rxBytes += chunk.length;
+    this.st.lastRxMs = this.clock.now();
+    this.idleTimer?.reset();
+    const r = this.reader.push(chunk, (frame) => {
+      if (this.isClosed) return;
+      this.st.rxMessages++;
+      this.events?.onMessage(frame);
+    });
+    if (!r.ok) {
+      this.log.warn({ reason: r.error.code, detail: r.error.message }, 'malformed Mycelium stream, closing link');
+      this.close(`malformed stream: ${r.error.code}`);
+    }
+  }
+
+  send(msg: Uint8Array): boolean {
+    if (this.isClosed || this.queue.length >= this.maxQueueFrames || this.queuedBytes + msg.length > this.maxQueueBytes) {
+      this.st.dropped++;
+      return false;
+    }
+    this.queue.push(msg);
+    this.queuedBytes += msg.length;
+    this.st.txMessages++;
+    this.st.txBytes += msg.length;
+    this.st.lastTxMs = this.clock.now();
+    if (!this.flushScheduled && !this.waitingDrain) {
+      this.flushScheduled = true;
+      // Everything queued in this turn of the event loop goes out in one write.
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
+    return true;
+  }
+
+  private flush(): void {
+    if (this.isClosed) return;
+    while (this.queue.length > 0 && !this.waitingDrain) {
+      const n = Math.min(FRAMES_PER_BATCH, this.queue.length);
+      this.socket.cork();
+      let ok = true;
+      for (let i = 0; i < n; i++) {
+        const f = this.queue[i];
+        this.queuedBytes -= f.length;
+        ok = this.socket.write(f);
+      }
+      this.queue.splice(0, n);
+      this.socket.uncork();
+      if (!ok) this.waitingDrain = true;
+    }
+  }
+
+  setIdleTimeout(ms: number): void {
+    this.idleMs = ms;
+    this.idleTimer?.cancel();
+    this.idleTimer = undefined;
+    if (ms > 0 && !this.isClosed) this.idleTimer = this.clock.setTimeout(() => this.close('idle timeout'), ms);
+  }
+
+  get idleTimeoutMs(): number {
+    return this.idleMs;
+  }
+
+  close(reason: string): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.closeReason = reason;
+    this.idleTimer?.cancel();
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.socket.destroy();
+    this.log.debug({ reason }, 'link closed');
+    this.events?.onClose(reason);
+    for (const cb of this.closeWatchers.splice(0)) cb(reason);
+  }
+
+  stats(): LinkStats {
+    return { ...this.st };
+  }
+}
