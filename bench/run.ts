@@ -54,9 +54,15 @@ function isSkip(x: Figure | Skip): x is Skip {
   return 'skipped' in x;
 }
 
+/** A figure whose value is null (NaN when emitted) was not reached in the run, e.g. a coverage never attained. */
+function valueCell(f: Figure): string {
+  return f.value === null || Number.isNaN(f.value) ? 'not reached' : String(f.value);
+}
+
 function targetCell(f: Figure): string {
   if (!f.target) return '';
-  const met = f.target.op === '>=' ? f.value >= f.target.value : f.value <= f.target.value;
+  const v = f.value;
+  const met = v !== null && !Number.isNaN(v) && (f.target.op === '>=' ? v >= f.target.value : v <= f.target.value);
   return `${f.target.op} ${f.target.value} ${met ? '✅' : '❌'}`;
 }
 
@@ -75,7 +81,7 @@ function writeReport(results: (Figure | Skip)[], ran: string[], partial: boolean
       continue;
     }
     const ref = r.reference ? `${r.reference.name}: ${r.reference.value}` : '';
-    md.push(`| ${r.bench} | ${r.figure} | ${r.value} | ${r.unit} | ${targetCell(r)} | ${ref} | ${r.ratio ?? ''} | ${r.what} |`);
+    md.push(`| ${r.bench} | ${r.figure} | ${valueCell(r)} | ${r.unit} | ${targetCell(r)} | ${ref} | ${r.ratio ?? ''} | ${r.what} |`);
   }
   md.push('');
   const charts: string[] = [];

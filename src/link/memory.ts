@@ -22,6 +22,15 @@ export interface WireOptions {
   /** Labels for addresses. */
   nameA?: string;
   nameB?: string;
+  /** Sees every message sent and every close (the simulator counts traffic and redials closed links). */
+  observer?: WireObserver;
+}
+
+export interface WireObserver {
+  /** A message accepted by send() on `from` (counted even if the wire then loses it). */
+  sent?(from: MemoryLink, msg: Uint8Array): void;
+  /** `end` closed (each end reports once). */
+  closed?(end: MemoryLink, reason: string): void;
 }
 
 /** Both ends of an in-memory link and the switches a test or the simulator flips. */
@@ -35,6 +44,7 @@ export class MemoryWire {
   bandwidthBps: number;
   readonly maxQueue: number;
   readonly random: () => number;
+  readonly observer: WireObserver | undefined;
   /** While cut, everything sent is silently lost in both directions, like a pulled cable. */
   cut = false;
 
@@ -46,6 +56,7 @@ export class MemoryWire {
     this.bandwidthBps = opts.bandwidthBps ?? 0;
     this.maxQueue = opts.maxQueue ?? 4096;
     this.random = opts.random ?? Math.random;
+    this.observer = opts.observer;
     const nameA = opts.nameA ?? 'a';
     const nameB = opts.nameB ?? 'b';
     this.a = new MemoryLink(this, opts.protocol, 'outbound', `mem:${nameA}`, `mem:${nameB}`, opts.staticB);
@@ -118,6 +129,7 @@ export class MemoryLink implements Link {
     this.st.txBytes += msg.length;
     this.st.txMessages++;
     this.st.lastTxMs = now;
+    w.observer?.sent?.(this, msg);
     if (w.cut || (w.loss > 0 && w.random() < w.loss)) return true;
     // Serialisation delay models bandwidth; arrivals never overtake each other, like a TCP stream.
     let departMs = now;
@@ -159,6 +171,7 @@ export class MemoryLink implements Link {
     this.isClosed = true;
     this.idleTimer?.cancel();
     this.events?.onClose(reason);
+    this.wire.observer?.closed?.(this, reason);
     // The other end notices a clean close at once, as it would a TCP FIN (a cut wire stays silent).
     if (!this.wire.cut) this.peer.close(`remote closed: ${reason}`);
   }

@@ -415,7 +415,8 @@ export class Router {
     }
     if (this.isStatic(subnet)) return;
     const now = this.clock.now();
-    const interested = this.seqnoCache.get(`${ridKey}|${subnet.key}|${u.seqno}`)?.sources;
+    // Most updates arrive with no seqno request pending: skip building the long key then.
+    const interested = this.seqnoCache.size === 0 ? undefined : this.seqnoCache.get(`${ridKey}|${subnet.key}|${u.seqno}`)?.sources;
     const fd = this.sources.get(sourceKey(subnet, ridKey));
     const updFeasible = feasible(fd, u.seqno, u.metric);
 

@@ -28,7 +28,10 @@ export function routerIdText(rid: Uint8Array): string {
   return `${toHex(rid.subarray(0, 32))}-${toHex(rid.subarray(32, 34))}-${toHex(rid.subarray(34, 40))}`;
 }
 
-/** A string usable as a map key (hex of all 40 bytes). */
+/**
+ * A string usable as a map key: the 40 bytes as 40 latin1 characters. Not for display (routerIdText
+ * is); half the length of hex and built without a Buffer, because the router makes one per Update.
+ */
 export function routerIdKey(rid: Uint8Array): string {
-  return toHex(rid);
+  return String.fromCharCode.apply(null, rid as unknown as number[]);
 }
