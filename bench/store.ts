@@ -1,4 +1,4 @@
-// Store throughput, LMDB against memory: one JSON line per figure.
+// Store throughput, LMDB against memory: one JSON line per figure (wall clock: LMDB's fsyncs are the point).
 //   node_modules/.bin/node bench/store.ts
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { LmdbStore } from '../src/store/lmdb.ts';
 import { MemoryStore } from '../src/store/memory.ts';
 import { jsonBucket, type Store } from '../src/store/store.ts';
+import { emit as emitFigure } from './lib/emit.ts';
 
 interface PeerRecord {
   node_id: string;
@@ -26,31 +27,38 @@ function record(i: number): PeerRecord {
   return { node_id: id, addr: `10.0.${i >> 8 & 255}.${i & 255}:4000`, reachable: true, public_key: id, last_seen: 1_700_000_000 + i, fail_count: 0, last_fail: 0 };
 }
 
-function emit(store: string, figure: string, value: number, unit: string): void {
-  process.stdout.write(`${JSON.stringify({ bench: 'store', store, figure, value: Math.round(value), unit })}\n`);
+const WHAT: Record<string, string> = {
+  put_one_at_a_time: 'durable put of one peer record (JSON), awaited before the next',
+  put_batch: `durable puts of ${N} peer records issued together, then awaited`,
+  get: 'get + JSON decode of one peer record',
+  iterate: 'iteration over every entry of a bucket (JSON decode each)',
+};
+
+function emit(store: string, figure: keyof typeof WHAT, value: number, unit: string): void {
+  emitFigure({ bench: 'store', figure: `${store}_${figure}`, value, unit, what: `${WHAT[figure]} (${store === 'lmdb' ? 'LmdbStore on this disk' : 'MemoryStore'})` });
 }
 
 async function run(name: string, store: Store): Promise<void> {
   const peers = store.bucket(jsonBucket<PeerRecord>('peers'));
   let t = performance.now();
   for (let i = 0; i < SEQUENTIAL; i++) await peers.put(`seq/${i}`, record(i));
-  emit(name, 'durable put, one at a time', SEQUENTIAL / ((performance.now() - t) / 1000), 'puts/s');
+  emit(name, 'put_one_at_a_time', SEQUENTIAL / ((performance.now() - t) / 1000), 'puts/s');
 
   t = performance.now();
   const writes: Promise<void>[] = [];
   for (let i = 0; i < N; i++) writes.push(peers.put(record(i).node_id, record(i)));
   await Promise.all(writes);
-  emit(name, `durable put, ${N} issued together`, N / ((performance.now() - t) / 1000), 'puts/s');
+  emit(name, 'put_batch', N / ((performance.now() - t) / 1000), 'puts/s');
 
   t = performance.now();
   let found = 0;
   for (let i = 0; i < N; i++) if (peers.get(record(i).node_id)) found++;
-  emit(name, 'get (JSON decode)', found / ((performance.now() - t) / 1000), 'gets/s');
+  emit(name, 'get', found / ((performance.now() - t) / 1000), 'gets/s');
 
   t = performance.now();
   let n = 0;
   for (const _ of peers.entries()) n++;
-  emit(name, `iterate ${n} entries`, n / ((performance.now() - t) / 1000), 'entries/s');
+  emit(name, 'iterate', n / ((performance.now() - t) / 1000), 'entries/s');
   await store.close();
 }
 

@@ -1,8 +1,8 @@
 // TUN I/O throughput at 1,400-byte packets, for each way of moving packets between the kernel and JS.
 // Root only: each measurement runs in a fresh network namespace; without root it prints a skip line.
 //   node bench/tun-io.ts [--seconds 3]
-// One JSON line per figure on stdout:
-//   {"bench":"tun-io","direction":"read"|"write","approach":...,"packetsPerSec":...,"MBps":...,...}
+// One JSON line per figure on stdout (emit(): figure = <direction>_<approach>[_at_<rate>pps], value =
+// packets/s, the rest — MB/s, JS ns per packet, kernel drops — in `extra`).
 // read:  bench/udp-flood (sendmmsg, C) sends UDP to 400::2, which the kernel routes into the TUN; the
 //        figure is what the JS handler received per second while the flood ran (the rest the kernel drops).
 // write: JS writes UDP datagrams for 400::1 (the TUN's own address, a port with no listener) as fast as
@@ -21,6 +21,7 @@ import { silentLogger } from '../src/base/log.ts';
 import { openTun, type TunNative } from '../src/dataplane/tun.ts';
 import { NetnsLab, netnsSkipReason } from '../test/helpers/netns.ts';
 import { buildUdp6, ipv6 } from '../test/helpers/packets.ts';
+import { emit, skip } from './lib/emit.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
@@ -39,8 +40,20 @@ const WRITE_APPROACHES = ['libuv-fs-write', 'fs-writeSync', 'addon-direct', 'add
 const READ_RATES_PPS = [0, 50_000];
 type Approach = (typeof READ_APPROACHES)[number] | (typeof WRITE_APPROACHES)[number];
 
-function emit(fields: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify({ bench: 'tun-io', packetBytes: PACKET_BYTES, ...fields })}\n`);
+const BENCH = 'tun-io';
+
+function figureName(direction: string, approach: string, offered?: number | string): string {
+  return `${direction}_${approach}${offered !== undefined && offered !== 'max' ? `_at_${offered}pps` : ''}`;
+}
+
+/** One figure: packets per second through the TUN for one direction and approach; the rest in `extra`. */
+function emitTun(fields: { direction: string; approach: string; packetsPerSec: number; offeredPacketsPerSec?: number | string } & Record<string, unknown>): void {
+  const { direction, approach, packetsPerSec, ...rest } = fields;
+  const what =
+    direction === 'read'
+      ? `packets the JS handler read from the TUN per second while bench/udp-flood offered ${rest.offeredPacketsPerSec === 'max' ? 'as many as it could' : `${rest.offeredPacketsPerSec} packets/s`} (${approach})`
+      : `packets the kernel accepted per second from JS writes to the TUN (${approach})`;
+  emit({ bench: BENCH, figure: figureName(direction, approach, rest.offeredPacketsPerSec as number | string | undefined), value: packetsPerSec, unit: 'packets/s', what: `${what}, ${PACKET_BYTES}-byte packets, fresh network namespace`, extra: { packetBytes: PACKET_BYTES, ...rest } });
 }
 
 function round(x: number): number {
@@ -116,7 +129,7 @@ async function measureRead(approach: Approach, seconds: number, ratePps: number)
   counting = false;
   const cpuNs = jsThreadCpuNs() - cpu0;
   const gen = JSON.parse(out) as { sent: number; seconds: number };
-  emit({
+  emitTun({
     direction: 'read',
     approach,
     offeredPacketsPerSec: ratePps === 0 ? 'max' : ratePps,
@@ -190,7 +203,7 @@ async function measureWrite(approach: Approach, seconds: number): Promise<void> 
   const cpuNs = jsThreadCpuNs() - cpu0;
   const elapsed = (performance.now() - start) / 1000;
   const accepted = sysfs('rx_packets') - rx0;
-  emit({
+  emitTun({
     direction: 'write',
     approach,
     packetsPerSec: Math.round(accepted / elapsed),
@@ -213,18 +226,15 @@ function buildFlooder(): string | undefined {
 }
 
 async function outer(seconds: number): Promise<void> {
-  const skip = (why: string): void => {
-    console.error(`tun-io: SKIPPED: ${why}`);
-    emit({ skipped: why });
-  };
+  const skipAll = (why: string): void => skip(BENCH, 'all', why);
   const why = await netnsSkipReason();
-  if (why !== undefined) return skip(why);
-  if (!existsSync(join(HERE, '..', 'native', 'build', 'hypha_tun.node'))) return skip('TUN addon not built (npm run build:native)');
+  if (why !== undefined) return skipAll(why);
+  if (!existsSync(join(HERE, '..', 'native', 'build', 'hypha_tun.node'))) return skipAll('TUN addon not built (npm run build:native)');
   const noFlood = buildFlooder();
   for (const approach of [...READ_APPROACHES, ...WRITE_APPROACHES]) {
     const direction = (READ_APPROACHES as readonly string[]).includes(approach) ? 'read' : 'write';
     if (direction === 'read' && noFlood !== undefined) {
-      emit({ direction, approach, skipped: noFlood });
+      for (const rate of READ_RATES_PPS) skip(BENCH, figureName(direction, approach, rate === 0 ? 'max' : rate), noFlood);
       continue;
     }
     for (const rate of direction === 'read' ? READ_RATES_PPS : [0]) {
@@ -233,7 +243,7 @@ async function outer(seconds: number): Promise<void> {
         const p = lab.ns(0).spawn(process.execPath, [SELF, '--inner', direction, approach, String(seconds), String(rate)]);
         const r = await p.exited;
         const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
-        if (r.code !== 0 || line === undefined) emit({ direction, approach, failed: `exit ${r.code}: ${r.stderr.trim().slice(-500)}` });
+        if (r.code !== 0 || line === undefined) skip(BENCH, figureName(direction, approach, rate === 0 ? 'max' : rate), `FAILED: exit ${r.code}: ${r.stderr.trim().slice(-500)}`);
         else process.stdout.write(`${line}\n`);
       } finally {
         await lab.destroy();

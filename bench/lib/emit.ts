@@ -66,3 +66,35 @@ export async function opsPerSecond(fn: () => void | Promise<void>, minMs = 1000)
   }
   return (n * 1000) / elapsed;
 }
+
+/** CPU time of the calling thread in ms (user + system): unlike wall time, not inflated by other load. */
+export function threadCpuMs(): number {
+  const u = process.threadCpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+export interface Rate {
+  /** Operations per second of this thread's CPU time: the figure to compare across runs on a shared machine. */
+  perCpuS: number;
+  /** Operations per wall-clock second (lower when other processes take the cores). */
+  perWallS: number;
+  operations: number;
+}
+
+/**
+ * Runs `fn` (one operation; a batch of `batch` per check) until `minCpuMs` of this thread's CPU time has
+ * gone into it, after a warm-up, and reports its rate per CPU second and per wall second.
+ */
+export function cpuRate(fn: () => void, minCpuMs = 1500, batch = 50): Rate {
+  for (let i = 0; i < Math.max(10, batch); i++) fn();
+  const c0 = threadCpuMs();
+  const w0 = performance.now();
+  let n = 0;
+  while (threadCpuMs() - c0 < minCpuMs) {
+    for (let i = 0; i < batch; i++) fn();
+    n += batch;
+  }
+  const cpu = threadCpuMs() - c0;
+  const wall = performance.now() - w0;
+  return { perCpuS: (n * 1000) / cpu, perWallS: (n * 1000) / wall, operations: n };
+}

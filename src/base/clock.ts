@@ -136,6 +136,36 @@ function before(x: Scheduled, y: Scheduled): boolean {
   return x.at < y.at || (x.at === y.at && x.seq < y.seq);
 }
 
+/**
+ * A VirtualClock timer. A class rather than an object of closures: the simulator creates one per
+ * message in flight, so the allocations count.
+ */
+class VirtualTimer implements Timer {
+  private entry: Scheduled;
+  private delay: number;
+  private readonly clock: VirtualClock;
+  private readonly fn: () => void;
+  private readonly repeat: boolean;
+
+  constructor(clock: VirtualClock, fn: () => void, delayMs: number, intervalMs: number) {
+    this.clock = clock;
+    this.fn = fn;
+    this.delay = delayMs;
+    this.repeat = intervalMs !== 0;
+    this.entry = clock.enqueue(fn, delayMs, intervalMs);
+  }
+
+  cancel(): void {
+    this.entry.live = false;
+  }
+
+  reset(newDelay?: number): void {
+    this.entry.live = false;
+    if (newDelay !== undefined) this.delay = Math.max(0, newDelay);
+    this.entry = this.clock.enqueue(this.fn, this.delay, this.repeat ? Math.max(1, this.delay) : 0);
+  }
+}
+
 /** Lets promise chains and I/O callbacks queued by a timer settle before the next timer fires. */
 function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -173,21 +203,11 @@ export class VirtualClock implements Clock {
   }
 
   private schedule(fn: () => void, delayMs: number, intervalMs: number): Timer {
-    let entry = this.enqueue(fn, delayMs, intervalMs);
-    let delay = delayMs;
-    return {
-      cancel: () => {
-        entry.live = false;
-      },
-      reset: (newDelay?: number) => {
-        entry.live = false;
-        if (newDelay !== undefined) delay = Math.max(0, newDelay);
-        entry = this.enqueue(fn, delay, intervalMs === 0 ? 0 : Math.max(1, delay));
-      },
-    };
+    return new VirtualTimer(this, fn, delayMs, intervalMs);
   }
 
-  private enqueue(fn: () => void, delayMs: number, intervalMs: number): Scheduled {
+  /** @internal VirtualTimer's door into the heap. */
+  enqueue(fn: () => void, delayMs: number, intervalMs: number): Scheduled {
     const entry: Scheduled = { at: this.current + delayMs, seq: this.seq++, fn, intervalMs, live: true };
     this.heap.push(entry);
     return entry;

@@ -2,6 +2,7 @@
 // Micelio uses to turn the signing key into the Noise static key. Node has no Edwards→Montgomery map,
 // so it is done here with BigInt field arithmetic (not on any hot path: once per key).
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { spkiPem } from './x25519.ts';
 
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -13,7 +14,8 @@ export function ed25519PrivateKeyObject(seed: Uint8Array): KeyObject {
 
 export function ed25519PublicKeyObject(pub: Uint8Array): KeyObject {
   if (pub.length !== 32) throw new RangeError(`Ed25519 public key must be 32 bytes, got ${pub.length}`);
-  return createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, pub]), format: 'der', type: 'spki' });
+  // PEM text: a third of the CPU time of a DER options object in Node 24 (see x25519PublicKeyObject).
+  return createPublicKey(spkiPem(SPKI_ED25519_PREFIX, pub));
 }
 
 export function ed25519PublicFromSeed(seed: Uint8Array): Uint8Array {
