@@ -8,6 +8,13 @@ import { BucketPeerStore } from '../peers/bucket-store.ts';
 import { PartylineHub } from '../partyline/hub.ts';
 import { PartylineSshServer } from '../partyline/ssh-server.ts';
 import type { PeerSummary } from '../partyline/commands.ts';
+import { registerStateCommands } from '../partyline/state-commands.ts';
+import { StateService } from '../state/service.ts';
+import { DesiredState } from '../state/desired.ts';
+import type { GossipPort } from '../state/ports.ts';
+// TEMPORARY, until the gossip branch is merged: the stand-in engine with the agreed API. The lead switches
+// this import to '../gossip/engine.ts' (and GossipPart below to the real engine's part).
+import { GossipEngine } from '../../test/helpers/gossip-engine.ts';
 import { HYPHA_VERSION } from './version.ts';
 
 /** The native (Micelio) peer manager as a node part. */
@@ -54,13 +61,83 @@ export class PeersPart implements NodePart {
   }
 }
 
+/** Gossip over the peer manager's links (msg_type handlers, broadcast, direct messages). */
+export class GossipPart implements NodePart {
+  readonly name = 'gossip';
+  readonly engine: GossipEngine;
+
+  constructor(ctx: NodeContext, peers: PeerManager) {
+    this.engine = new GossipEngine({ peers, identity: ctx.identity, clock: ctx.clock, logger: ctx.logger });
+  }
+
+  start(): void {
+    this.engine.start();
+  }
+
+  stop(): void {
+    this.engine.stop();
+  }
+}
+
+/** The replicated state map (LMDB bucket "state"), its anti-entropy, and desired state. */
+export class StatePart implements NodePart {
+  readonly name = 'state';
+  readonly state: StateService;
+  readonly desired: DesiredState;
+
+  constructor(ctx: NodeContext, gossip: GossipPort, peers: PeerManager) {
+    const c = ctx.config.state;
+    this.state = new StateService({
+      identity: ctx.identity,
+      gossip,
+      peers,
+      store: ctx.store,
+      clock: ctx.clock,
+      logger: ctx.logger,
+      tags: ctx.config.node.tags,
+      limits: {
+        maxKeyBytes: c.max_key_bytes,
+        maxValueBytes: c.max_value_bytes,
+        maxEntriesPerOwner: c.max_entries_per_owner,
+        maxEntries: c.max_entries,
+        maxBytes: c.max_bytes,
+      },
+      tombstoneTtlMs: c.tombstone_ttl,
+      gcIntervalMs: c.gc_interval,
+      syncIntervalMs: c.sync_interval,
+    });
+    this.desired = new DesiredState({
+      state: this.state,
+      logger: ctx.logger,
+      tags: ctx.config.node.tags,
+      controllers: c.controllers,
+      autoObserve: c.auto_observe,
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.state.start();
+    this.desired.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.desired.stop();
+    await this.state.stop();
+  }
+
+  describe(): Record<string, unknown> {
+    const s = this.state.stats();
+    return { stateEntries: s.entries, stateNodes: s.owners };
+  }
+}
+
 /** The SSH partyline: the chat hub and the server people log into. */
 export class PartylinePart implements NodePart {
   readonly name = 'partyline';
   readonly hub: PartylineHub;
   readonly server: PartylineSshServer | undefined;
 
-  constructor(ctx: NodeContext, peers: PeerManager) {
+  constructor(ctx: NodeContext, peers: PeerManager, state?: StatePart) {
     const ssh = ctx.config.ssh;
     // The partyline's modules tag their own lines with component "partyline".
     const logger = ctx.logger;
@@ -72,6 +149,7 @@ export class PartylinePart implements NodePart {
       maxSessions: ssh.max_sessions,
       idleTimeoutMs: ssh.idle_timeout,
     });
+    if (state) registerStateCommands(this.hub.commands, { state: state.state, desired: state.desired });
     this.server =
       ssh.listen === ''
         ? undefined
@@ -106,7 +184,10 @@ function peerSummary(p: { nodeId: string; listenAddr: string; remoteAddress: str
 
 export function registerParts(ctx: NodeContext): NodePart[] {
   const peers = new PeersPart(ctx);
-  const partyline = new PartylinePart(ctx, peers.manager);
-  // Later layers follow in DESIGN.md order: gossip, router, dataplane, messages, state, api.
-  return [peers, partyline];
+  const gossip = new GossipPart(ctx, peers.manager);
+  const state = new StatePart(ctx, gossip.engine, peers.manager);
+  const partyline = new PartylinePart(ctx, peers.manager, state);
+  // Later layers follow in DESIGN.md order: router, dataplane, messages, api. The state starts before the
+  // peer manager connects anyone, so its handlers see the first connects; it stops after the links close.
+  return [gossip, state, peers, partyline];
 }

@@ -29,7 +29,7 @@ const tomlProblems = (text: string, s: ConfigSources = {}) => problems({ file: {
 test('defaults', () => {
   assert.deepEqual(build(), {
     node: { name: 'box', tags: [], data_dir: '/home/u/.hypha' },
-    ssh: { listen: '127.0.0.1:2222' },
+    ssh: { listen: '127.0.0.1:2222', max_sessions: 64, idle_timeout: 1_800_000 },
     network: {
       listen: '0.0.0.0:4000',
       advertise_addr: '',
@@ -43,6 +43,18 @@ test('defaults', () => {
       idle_timeout: 60_000,
       write_timeout: 10_000,
       handshake_timeout: 10_000,
+    },
+    state: {
+      tombstone_ttl: 86_400_000,
+      gc_interval: 3_600_000,
+      sync_interval: 10_000,
+      controllers: [],
+      auto_observe: true,
+      max_key_bytes: 256,
+      max_value_bytes: 4096,
+      max_entries_per_owner: 10_000,
+      max_entries: 100_000,
+      max_bytes: 67_108_864,
     },
     logging: { level: 'info', format: 'text' },
   });
