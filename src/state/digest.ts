@@ -1,17 +1,16 @@
-// Range fingerprints for anti-entropy. Every entry sits at the position SHA-256(key) in a 16-ary trie of
-// hex prefixes; the digest of a prefix is (count, XOR of the 16-byte fingerprints) of the entries under it.
-// Two nodes whose digests of a prefix agree hold the same versions there; when they differ, the
-// requester splits the prefix into its 16 children, until a range is small enough to list its items.
+// Digests for anti-entropy. An entry's position is its owner's node id followed by the hex of
+// SHA-256(key)[0..16] (96 hex digits); a range is every entry whose position starts with a hex prefix, and
+// its digest is (count, XOR of the entries' 16-byte fingerprints). Two nodes whose digests of a range
+// agree hold the same versions there; when they differ, the requester splits the range into its 16
+// children, until a range is small enough to list its items.
 //
-// The digests of the root and of every prefix of up to three hex digits (16 + 256 + 4096 ranges) are kept
-// up to date on every change; a deeper prefix is computed from the entries of its three-digit bucket.
-import { FINGERPRINT_BYTES, KEY_HASH_BYTES, type SignedEntry } from './entry.ts';
+// Ranges start at an owner (a 64-digit prefix): the whole-map digest and each owner's digest are kept up
+// to date on every change; a deeper prefix is computed from that owner's entries when asked.
+import { FINGERPRINT_BYTES, KEY_HASH_BYTES, NODE_ID_HEX_CHARS, type SignedEntry } from './entry.ts';
 
-export const TABLE_DEPTH = 3;
-const BUCKETS = 1 << (4 * TABLE_DEPTH); // 4096
 /** Bytes of one item record in a RangeItems list: key hash 16 ‖ u64_BE ts ‖ fingerprint[0..8]. */
 export const ITEM_RECORD_BYTES = KEY_HASH_BYTES + 8 + 8;
-export const MAX_PREFIX_HEX = KEY_HASH_BYTES * 2;
+export const MAX_PREFIX_HEX = NODE_ID_HEX_CHARS + KEY_HASH_BYTES * 2;
 const HEX = /^[0-9a-f]*$/;
 
 export interface RangeSummary {
@@ -19,111 +18,123 @@ export interface RangeSummary {
   fingerprint: Uint8Array;
 }
 
-export function isHexPrefix(p: string): boolean {
-  return p.length <= MAX_PREFIX_HEX && HEX.test(p);
+/** "" (the whole map) or an owner id followed by up to 32 hex digits of key hash. */
+export function isRangePrefix(p: string): boolean {
+  return p === '' || (p.length >= NODE_ID_HEX_CHARS && p.length <= MAX_PREFIX_HEX && HEX.test(p));
 }
 
-function xorInto(acc: Uint8Array, accOffset: number, fp: Uint8Array): void {
-  for (let i = 0; i < FINGERPRINT_BYTES; i++) acc[accOffset + i] ^= fp[i];
+export function positionOf(e: Pick<SignedEntry, 'owner' | 'keyHash'>): string {
+  return e.owner + e.keyHash;
 }
 
-function bucketOf(keyHash: string): number {
-  return parseInt(keyHash.slice(0, TABLE_DEPTH), 16);
+function xorInto(acc: Uint8Array, fp: Uint8Array): void {
+  for (let i = 0; i < FINGERPRINT_BYTES; i++) acc[i] ^= fp[i];
+}
+
+interface OwnerDigest {
+  count: number;
+  fingerprint: Uint8Array;
+  entries: Set<SignedEntry>;
 }
 
 export class DigestIndex {
   private rootCount = 0;
   private readonly rootFp = new Uint8Array(FINGERPRINT_BYTES);
-  /** counts[d] / fps[d]: digests of the 16^(d+1) prefixes of d+1 hex digits. */
-  private readonly counts: Int32Array[] = [];
-  private readonly fps: Uint8Array[] = [];
-  private readonly buckets = new Map<number, Set<SignedEntry>>();
-
-  constructor() {
-    for (let d = 1; d <= TABLE_DEPTH; d++) {
-      const n = 1 << (4 * d);
-      this.counts.push(new Int32Array(n));
-      this.fps.push(new Uint8Array(n * FINGERPRINT_BYTES));
-    }
-  }
+  private readonly owners = new Map<string, OwnerDigest>();
 
   get size(): number {
     return this.rootCount;
   }
 
-  private apply(e: SignedEntry, delta: 1 | -1): void {
-    const b = bucketOf(e.keyHash);
-    this.rootCount += delta;
-    xorInto(this.rootFp, 0, e.fingerprint);
-    for (let d = 1; d <= TABLE_DEPTH; d++) {
-      const idx = b >> (4 * (TABLE_DEPTH - d));
-      this.counts[d - 1][idx] += delta;
-      xorInto(this.fps[d - 1], idx * FINGERPRINT_BYTES, e.fingerprint);
-    }
-  }
-
   add(e: SignedEntry): void {
-    const b = bucketOf(e.keyHash);
-    let set = this.buckets.get(b);
-    if (!set) {
-      set = new Set();
-      this.buckets.set(b, set);
+    let o = this.owners.get(e.owner);
+    if (!o) {
+      o = { count: 0, fingerprint: new Uint8Array(FINGERPRINT_BYTES), entries: new Set() };
+      this.owners.set(e.owner, o);
     }
-    set.add(e);
-    this.apply(e, 1);
+    if (o.entries.has(e)) return;
+    o.entries.add(e);
+    o.count++;
+    xorInto(o.fingerprint, e.fingerprint);
+    this.rootCount++;
+    xorInto(this.rootFp, e.fingerprint);
   }
 
   remove(e: SignedEntry): void {
-    const b = bucketOf(e.keyHash);
-    const set = this.buckets.get(b);
-    if (!set?.delete(e)) return;
-    if (set.size === 0) this.buckets.delete(b);
-    this.apply(e, -1);
+    const o = this.owners.get(e.owner);
+    if (!o?.entries.delete(e)) return;
+    o.count--;
+    xorInto(o.fingerprint, e.fingerprint);
+    if (o.count === 0) this.owners.delete(e.owner);
+    this.rootCount--;
+    xorInto(this.rootFp, e.fingerprint);
   }
 
   root(): RangeSummary {
     return { count: this.rootCount, fingerprint: Uint8Array.from(this.rootFp) };
   }
 
-  /** The digest of every entry whose key hash starts with `prefix` (hex). */
-  summary(prefix: string): RangeSummary {
-    const d = prefix.length;
-    if (d === 0) return this.root();
-    if (d <= TABLE_DEPTH) {
-      const idx = parseInt(prefix, 16);
-      const o = idx * FINGERPRINT_BYTES;
-      return { count: this.counts[d - 1][idx], fingerprint: this.fps[d - 1].slice(o, o + FINGERPRINT_BYTES) };
-    }
-    const fp = new Uint8Array(FINGERPRINT_BYTES);
-    let count = 0;
-    for (const e of this.buckets.get(bucketOf(prefix)) ?? []) {
-      if (e.keyHash.startsWith(prefix)) {
-        count++;
-        xorInto(fp, 0, e.fingerprint);
-      }
-    }
-    return { count, fingerprint: fp };
+  owner(owner: string): RangeSummary {
+    const o = this.owners.get(owner);
+    return o ? { count: o.count, fingerprint: Uint8Array.from(o.fingerprint) } : { count: 0, fingerprint: new Uint8Array(FINGERPRINT_BYTES) };
   }
 
-  /** The entries under `prefix`, in key-hash order. */
-  items(prefix: string): SignedEntry[] {
-    const out: SignedEntry[] = [];
-    if (prefix.length >= TABLE_DEPTH) {
-      for (const e of this.buckets.get(bucketOf(prefix)) ?? []) if (e.keyHash.startsWith(prefix)) out.push(e);
-    } else {
-      const shift = 4 * (TABLE_DEPTH - prefix.length);
-      const first = prefix === '' ? 0 : parseInt(prefix, 16) << shift;
-      const last = prefix === '' ? BUCKETS : first + (1 << shift);
-      if (last - first > this.buckets.size) {
-        for (const [b, set] of this.buckets) if (b >= first && b < last) out.push(...set);
-      } else {
-        for (let b = first; b < last; b++) {
-          const set = this.buckets.get(b);
-          if (set) out.push(...set);
+  /** The digest of one range (see isRangePrefix). */
+  summary(prefix: string): RangeSummary {
+    return this.summaries([prefix]).get(prefix)!;
+  }
+
+  /**
+   * Digests of several ranges, with one pass over each owner's entries for the prefixes deeper than the
+   * owner: bounded work per request however the prefixes are chosen.
+   */
+  summaries(prefixes: readonly string[]): Map<string, RangeSummary> {
+    const out = new Map<string, RangeSummary>();
+    const deep = new Map<string, Map<number, Map<string, RangeSummary>>>(); // owner → key-hash prefix length → prefix → acc
+    for (const p of prefixes) {
+      if (out.has(p)) continue;
+      if (p === '') out.set(p, this.root());
+      else if (p.length <= NODE_ID_HEX_CHARS) out.set(p, this.owner(p));
+      else {
+        const owner = p.slice(0, NODE_ID_HEX_CHARS);
+        const kh = p.slice(NODE_ID_HEX_CHARS);
+        const acc: RangeSummary = { count: 0, fingerprint: new Uint8Array(FINGERPRINT_BYTES) };
+        out.set(p, acc);
+        let byLen = deep.get(owner);
+        if (!byLen) deep.set(owner, (byLen = new Map()));
+        let m = byLen.get(kh.length);
+        if (!m) byLen.set(kh.length, (m = new Map()));
+        m.set(kh, acc);
+      }
+    }
+    for (const [owner, byLen] of deep) {
+      for (const e of this.owners.get(owner)?.entries ?? []) {
+        for (const [len, m] of byLen) {
+          const acc = m.get(e.keyHash.slice(0, len));
+          if (acc) {
+            acc.count++;
+            xorInto(acc.fingerprint, e.fingerprint);
+          }
         }
       }
     }
-    return out.sort((a, b) => (a.keyHash < b.keyHash ? -1 : a.keyHash > b.keyHash ? 1 : 0));
+    return out;
+  }
+
+  /** The entries in a range, in position order. */
+  items(prefix: string): SignedEntry[] {
+    let out: SignedEntry[];
+    if (prefix === '') out = [...this.owners.values()].flatMap((o) => [...o.entries]);
+    else {
+      const owner = prefix.slice(0, NODE_ID_HEX_CHARS);
+      const kh = prefix.slice(NODE_ID_HEX_CHARS);
+      out = [...(this.owners.get(owner)?.entries ?? [])].filter((e) => e.keyHash.startsWith(kh));
+    }
+    return out.sort((a, b) => {
+      const pa = positionOf(a);
+      const pb = positionOf(b);
+      return pa < pb ? -1 : pa > pb ? 1 : 0;
+    });
   }
 }
 

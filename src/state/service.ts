@@ -29,8 +29,11 @@ export const TAGS_SUBKEY = '_tags';
 /** Own updates gossiped per second, and the burst: under the 10/s a Micelio gossip engine accepts per origin. */
 export const GOSSIP_UPDATES_PER_S = 4;
 export const GOSSIP_UPDATE_BURST = 8;
-/** Own updates waiting for their turn to be gossiped; past this the oldest waits for anti-entropy instead. */
-export const MAX_GOSSIP_BACKLOG = 4096;
+/**
+ * Own updates waiting for their turn to be gossiped. A burst bigger than this is not trickled out for
+ * minutes: the oldest updates are left to anti-entropy, which moves them in pages within a sync interval.
+ */
+export const MAX_GOSSIP_BACKLOG = 256;
 export const DEFAULT_WATCH_BUFFER = 1024;
 
 /** An entry as callers see it. */

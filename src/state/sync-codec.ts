@@ -11,8 +11,8 @@ import {
   type StateSyncRequest,
   type StateSyncResponse,
 } from '../wire/gen/micelio_pb.ts';
-import { isNodeId } from './entry.ts';
-import { ITEM_RECORD_BYTES, isHexPrefix } from './digest.ts';
+import { isNodeId, NODE_ID_HEX_CHARS } from './entry.ts';
+import { ITEM_RECORD_BYTES, isRangePrefix } from './digest.ts';
 import { FINGERPRINT_BYTES } from './entry.ts';
 
 /** Version of Hypha's sync protocol in StateSyncRequest/Response.version; 0 is a phase-5 Go message. */
@@ -58,6 +58,12 @@ export function decodeSyncRequest(bytes: Uint8Array): Result<StateSyncRequest> {
   if (!m.ok) return m;
   const r = m.value;
   if (r.version === 0) return err('phase5', 'a phase-5 StateSyncRequest (no Hypha version)');
+  if (r.base !== '') {
+    if (!isNodeId(r.base)) return err('prefix', `base ${JSON.stringify(r.base.slice(0, 70))} is not a node id`);
+    // Resolve relative prefixes here, so everything after the decoder sees full ones.
+    for (const d of r.ranges) d.prefix = r.base + d.prefix;
+    for (const l of r.lists) l.prefix = r.base + l.prefix;
+  }
   if (r.version !== SYNC_PROTOCOL_VERSION) return err('version', `sync protocol version ${r.version} is not ${SYNC_PROTOCOL_VERSION}`);
   const known = Object.keys(r.known);
   if (known.length > MAX_KNOWN_PER_REQUEST) return err('too-many', `${known.length} known owners, at most ${MAX_KNOWN_PER_REQUEST}`);
@@ -67,13 +73,14 @@ export function decodeSyncRequest(bytes: Uint8Array): Result<StateSyncRequest> {
   }
   if (r.ranges.length > MAX_RANGES_PER_REQUEST) return err('too-many', `${r.ranges.length} ranges, at most ${MAX_RANGES_PER_REQUEST}`);
   for (const d of r.ranges) {
-    if (!isHexPrefix(d.prefix)) return err('prefix', `range prefix ${JSON.stringify(d.prefix.slice(0, 40))} is not hex of at most 32 digits`);
+    if (!isRangePrefix(d.prefix)) return err('prefix', `range prefix ${JSON.stringify(d.prefix.slice(0, 100))} is not "" or an owner id and key-hash digits`);
     if (d.fingerprint.length !== FINGERPRINT_BYTES) return err('fingerprint', `range ${d.prefix}: fingerprint of ${d.fingerprint.length} bytes`);
   }
+  if (r.compareOwners && r.ranges.some((d) => d.prefix.length !== NODE_ID_HEX_CHARS)) return err('prefix', 'an owner comparison names a range that is not an owner');
   if (r.lists.length > MAX_LISTS_PER_REQUEST) return err('too-many', `${r.lists.length} lists, at most ${MAX_LISTS_PER_REQUEST}`);
   let items = 0;
   for (const l of r.lists) {
-    if (!isHexPrefix(l.prefix)) return err('prefix', `list prefix ${JSON.stringify(l.prefix.slice(0, 40))} is not hex of at most 32 digits`);
+    if (!isRangePrefix(l.prefix)) return err('prefix', `list prefix ${JSON.stringify(l.prefix.slice(0, 100))} is not "" or an owner id and key-hash digits`);
     if (l.items.length % ITEM_RECORD_BYTES !== 0) return err('items', `list ${l.prefix}: ${l.items.length} bytes is not whole ${ITEM_RECORD_BYTES}-byte records`);
     items += l.items.length / ITEM_RECORD_BYTES;
   }
@@ -86,10 +93,15 @@ export function decodeSyncResponse(bytes: Uint8Array): Result<StateSyncResponse>
   if (!m.ok) return m;
   const r = m.value;
   if (r.version === 0) return err('phase5', 'a phase-5 StateSyncResponse (no Hypha version)');
+  if (r.base !== '') {
+    if (!isNodeId(r.base)) return err('prefix', `base ${JSON.stringify(r.base.slice(0, 70))} is not a node id`);
+    r.mismatched = r.mismatched.map((p) => r.base + p);
+    r.unfinished = r.unfinished.map((p) => r.base + p);
+  }
   if (r.version !== SYNC_PROTOCOL_VERSION) return err('version', `sync protocol version ${r.version} is not ${SYNC_PROTOCOL_VERSION}`);
   if (r.mismatched.length + r.unfinished.length > MAX_PREFIXES_PER_RESPONSE) return err('too-many', 'too many prefixes in a response');
   for (const p of [...r.mismatched, ...r.unfinished]) {
-    if (!isHexPrefix(p)) return err('prefix', `prefix ${JSON.stringify(p.slice(0, 40))} is not hex of at most 32 digits`);
+    if (!isRangePrefix(p)) return err('prefix', `prefix ${JSON.stringify(p.slice(0, 100))} is not "" or an owner id and key-hash digits`);
   }
   if (r.nextOwner !== '' && !isNodeId(r.nextOwner)) return err('cursor', 'next_owner is not a node id');
   if (r.rootFingerprint.length !== 0 && r.rootFingerprint.length !== FINGERPRINT_BYTES) return err('fingerprint', 'root fingerprint of the wrong size');

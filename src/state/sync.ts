@@ -7,10 +7,15 @@
 //           responder returns every entry newer than that, in (owner, ts, key) order, one page per
 //           response, with a cursor to resume. This is the bulk path: a node that is simply behind, or
 //           new, gets exactly what it lacks.
-//   ranges  catch what `known` cannot see (an entry lost below the highest timestamp held): compare the
-//           digests of key-hash prefixes, split those that differ into their 16 children, and list the
-//           items (key hash, ts, fingerprint) of small ranges, for which the responder returns exactly
-//           the versions the requester lacks.
+//   compare if the whole-map digests still differ: send each owner's digest (count, XOR of fingerprints)
+//           and highest timestamp; the responder names the owners where it may hold something the
+//           requester lacks (it holds more of their entries, or as many with the same latest write but
+//           other versions, or an owner the requester does not have). A responder that is merely behind
+//           costs nothing further: it will pull from us instead, and a real gap shows once it caught up.
+//   ranges  for those owners, catch what `known` cannot see (an entry lost below the highest timestamp
+//           held): compare digests of key-hash ranges under the owner, split those that differ into
+//           their 16 children, and list the items (key hash, ts, fingerprint) of small ranges, for which
+//           the responder returns exactly the versions the requester lacks.
 //
 // The responder keeps no session state: every request carries what it needs, costs a bounded amount of
 // work, and is answered with at most one page (MAX_SYNC_PAYLOAD_BYTES). Requests are paced and each peer
@@ -30,7 +35,7 @@ import {
   type StateSyncRequest,
   type StateSyncResponse,
 } from '../wire/gen/micelio_pb.ts';
-import { entryToWire, type SignedEntry } from './entry.ts';
+import { entryToWire, NODE_ID_HEX_CHARS, type SignedEntry } from './entry.ts';
 import { decodeItems, encodeItems, ITEM_RECORD_BYTES, MAX_PREFIX_HEX, requesterLacks } from './digest.ts';
 import type { StateMap } from './map.ts';
 import type { GossipMessage, GossipPort, PeersPort } from './ports.ts';
@@ -49,14 +54,16 @@ export const DEFAULT_SYNC_INTERVAL_MS = 10_000;
 export const DEFAULT_REQUEST_SPACING_MS = 200;
 export const DEFAULT_RESPONSE_TIMEOUT_MS = 15_000;
 /** A range with at most this many entries on the requester's side is listed instead of split. */
-export const DEFAULT_LIST_MAX_ITEMS = 16;
+export const DEFAULT_LIST_MAX_ITEMS = 4;
 /** A session stops after this many requests; the next one continues where it left off. */
 export const DEFAULT_MAX_ROUNDS = 2_000;
 /** Requests a peer may make of this node: per second, and in a burst. */
 export const DEFAULT_PEER_REQUESTS_PER_S = 10;
 export const DEFAULT_PEER_REQUEST_BURST = 20;
-/** Owners whose `known` travels in one request (~80 bytes each). */
-export const KNOWN_BATCH_OWNERS = 512;
+/** Owners whose `known` (~80 bytes each) and digest (~90 bytes each) travel in one request. */
+export const KNOWN_BATCH_OWNERS = 256;
+/** Owners one response may name for comparison. */
+const MAX_FLAGGED_OWNERS = 1024;
 const MAX_RANGES_SENT = 256;
 const MAX_LIST_ITEMS_SENT = 1_500;
 const MAX_QUEUED_PREFIXES = 8_192;
@@ -118,7 +125,7 @@ export interface StateSyncStats {
   largestPayload: number;
 }
 
-type Phase = 'root' | 'known' | 'ranges';
+type Phase = 'root' | 'known' | 'compare' | 'ranges';
 
 interface Cursor {
   owner: string;
@@ -140,8 +147,9 @@ interface Session {
   batches: KnownBatch[];
   batch: number;
   cursor: Cursor | undefined;
+  /** Owners whose ranges must be compared (from the responder's owner summaries). */
+  flagged: string[];
   queue: string[];
-  /** Prefixes sent in the request in flight, to requeue on a page that did not fit. */
   timer: Timer | undefined;
   startedMs: number;
   entriesReceived: number;
@@ -297,6 +305,7 @@ export class StateSync {
         batches: [],
         batch: 0,
         cursor: undefined,
+        flagged: [],
         queue: [],
         timer: undefined,
         startedMs: this.clock.now(),
@@ -406,29 +415,50 @@ export class StateSync {
       }
       return req;
     }
+    if (s.phase === 'compare') {
+      const b = s.batches[s.batch];
+      const req = this.newRequest(s);
+      req.compareOwners = true;
+      req.knownFrom = b.from;
+      req.knownTo = b.to;
+      for (const owner of b.owners) {
+        const d = this.map.digests.owner(owner);
+        if (d.count === 0) continue;
+        req.known[owner] = this.map.maxTs(owner);
+        req.ranges.push(create(RangeDigestSchema, { prefix: owner, count: d.count, fingerprint: d.fingerprint }));
+      }
+      return req;
+    }
     if (s.queue.length === 0) return undefined;
+    // One owner per request, so its id is sent once (base) and every prefix is a few hex digits.
+    const owner = s.queue[0].slice(0, NODE_ID_HEX_CHARS);
+    const mine = s.queue.filter((p) => p.startsWith(owner)).slice(0, MAX_RANGES_SENT);
     const req = this.newRequest(s);
-    let bytes = 64;
+    req.base = owner;
+    let bytes = 128;
     let listed = 0;
     const budget = MAX_SYNC_PAYLOAD_BYTES - 1024;
-    while (s.queue.length > 0 && req.ranges.length < MAX_RANGES_SENT) {
-      const prefix = s.queue[0];
-      const sum = this.map.digests.summary(prefix);
+    const sums = this.map.digests.summaries(mine);
+    const sent = new Set<string>();
+    for (const prefix of mine) {
+      const sum = sums.get(prefix)!;
+      const rel = prefix.slice(owner.length);
       if (sum.count <= this.o.listMaxItems || prefix.length >= MAX_PREFIX_HEX) {
         const items = this.map.digests.items(prefix);
-        const cost = fieldBytes(prefix.length + 2 + fieldBytes(items.length * ITEM_RECORD_BYTES));
-        if ((listed + items.length > MAX_LIST_ITEMS_SENT || bytes + cost > budget) && req.ranges.length + req.lists.length > 0) break;
-        req.lists.push(create(RangeItemsSchema, { prefix, items: encodeItems(items) }));
+        const cost = fieldBytes(rel.length + 2 + fieldBytes(items.length * ITEM_RECORD_BYTES));
+        if ((listed + items.length > MAX_LIST_ITEMS_SENT || bytes + cost > budget) && sent.size > 0) break;
+        req.lists.push(create(RangeItemsSchema, { prefix: rel, items: encodeItems(items) }));
         listed += items.length;
         bytes += cost;
       } else {
-        const cost = fieldBytes(prefix.length + 2 + 6 + 2 + sum.fingerprint.length);
+        const cost = fieldBytes(rel.length + 2 + 6 + 2 + sum.fingerprint.length);
         if (bytes + cost > budget) break;
-        req.ranges.push(create(RangeDigestSchema, { prefix, count: sum.count, fingerprint: sum.fingerprint }));
+        req.ranges.push(create(RangeDigestSchema, { prefix: rel, count: sum.count, fingerprint: sum.fingerprint }));
         bytes += cost;
       }
-      s.queue.shift();
+      sent.add(prefix);
     }
+    s.queue = s.queue.filter((p) => !sent.has(p));
     return req;
   }
 
@@ -436,6 +466,7 @@ export class StateSync {
     s.phase = 'known';
     s.cursor = undefined;
     s.batch = 0;
+    s.flagged = [];
     const owners = this.map.owners().map((x) => x.owner);
     s.batches = [];
     for (let i = 0; i < owners.length; i += KNOWN_BATCH_OWNERS) {
@@ -507,8 +538,19 @@ export class StateSync {
           this.finish(s, 'done', 'in sync after catching up');
           return false;
         }
+        s.phase = 'compare';
+        s.batch = 0;
+        return true;
+      case 'compare':
+        for (const owner of resp.mismatched) if (owner.length === 64 && s.flagged.length < MAX_FLAGGED_OWNERS) s.flagged.push(owner);
+        s.batch++;
+        if (s.batch < s.batches.length) return true;
+        if (s.flagged.length === 0) {
+          this.finish(s, 'done', 'nothing the peer holds is missing here');
+          return false;
+        }
         s.phase = 'ranges';
-        s.queue = [''];
+        s.queue = s.flagged.splice(0);
         return true;
       case 'ranges':
         if (matches()) {
@@ -598,9 +640,12 @@ export class StateSync {
       round: req.round,
       rootCount: root.count,
       rootFingerprint: root.fingerprint,
+      base: req.base,
     });
+    // Prefixes go back relative to the request's base, as they came.
+    const rel = (p: string): string => p.slice(req.base.length);
     // Room for the prefixes this response may name, then the entries fill the rest.
-    let budget = MAX_SYNC_PAYLOAD_BYTES - RESPONSE_HEADER_BYTES - (req.ranges.length + req.lists.length) * (MAX_PREFIX_HEX + 3);
+    let budget = MAX_SYNC_PAYLOAD_BYTES - RESPONSE_HEADER_BYTES - (req.ranges.length + req.lists.length) * (MAX_PREFIX_HEX + 3 - req.base.length);
     const add = (e: SignedEntry): boolean => {
       const cost = fieldBytes(e.encodedSize);
       if (cost > budget && resp.entries.length > 0) return false;
@@ -609,12 +654,16 @@ export class StateSync {
       return true;
     };
 
+    if (req.compareOwners) {
+      this.compareOwners(req, resp);
+      return resp;
+    }
     if (req.wantKnown) this.answerKnown(req, resp, add);
 
     let full = false;
     for (const l of req.lists) {
       if (full) {
-        resp.unfinished.push(l.prefix);
+        resp.unfinished.push(rel(l.prefix));
         continue;
       }
       const have = decodeItems(l.items) ?? new Map();
@@ -622,17 +671,32 @@ export class StateSync {
         if (!requesterLacks(e, have.get(e.keyHash))) continue;
         if (!add(e)) {
           full = true;
-          resp.unfinished.push(l.prefix);
+          resp.unfinished.push(rel(l.prefix));
           break;
         }
       }
     }
+    const sums = this.map.digests.summaries(req.ranges.map((d) => d.prefix));
     for (const d of req.ranges) {
-      const mine = this.map.digests.summary(d.prefix);
+      const mine = sums.get(d.prefix)!;
       // Where this node has nothing, the requester has nothing to gain: it pulls only what it lacks.
-      if (mine.count > 0 && (mine.count !== d.count || !bytesEqual(mine.fingerprint, d.fingerprint))) resp.mismatched.push(d.prefix);
+      if (mine.count > 0 && (mine.count !== d.count || !bytesEqual(mine.fingerprint, d.fingerprint))) resp.mismatched.push(rel(d.prefix));
     }
     return resp;
+  }
+
+  /** The owners in the request's range where the requester may lack something this node holds. */
+  private compareOwners(req: StateSyncRequest, resp: StateSyncResponse): void {
+    const theirs = new Map(req.ranges.map((d) => [d.prefix, d]));
+    for (const { owner, maxTs } of this.map.owners()) {
+      if (owner < req.knownFrom || (req.knownTo !== '' && owner >= req.knownTo)) continue;
+      if (resp.mismatched.length >= MAX_FLAGGED_OWNERS) break;
+      const mine = this.map.digests.owner(owner);
+      const t = theirs.get(owner);
+      if (!t) resp.mismatched.push(owner);
+      else if (mine.count === t.count && bytesEqual(mine.fingerprint, t.fingerprint)) continue;
+      else if (mine.count > t.count || (mine.count === t.count && maxTs >= (req.known[owner] ?? 0n))) resp.mismatched.push(owner);
+    }
   }
 
   private answerKnown(req: StateSyncRequest, resp: StateSyncResponse, add: (e: SignedEntry) => boolean): void {

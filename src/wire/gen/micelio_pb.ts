@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file micelio.proto.
  */
 export const file_micelio: GenFile = /*@__PURE__*/
-  fileDesc("Cg1taWNlbGlvLnByb3RvEgdtaWNlbGlvIqUBCghFbnZlbG9wZRISCgptZXNzYWdlX2lkGAEgASgJEhEKCXNlbmRlcl9pZBgCIAEoCRISCgpsYW1wb3J0X3RzGAMgASgEEhEKCWhvcF9jb3VudBgEIAEoDRIQCghtc2dfdHlwZRgFIAEoDRIPCgdwYXlsb2FkGAYgASgMEhEKCXNpZ25hdHVyZRgHIAEoDBIVCg1zZW5kZXJfcHVia2V5GAggASgMInsKCVBlZXJIZWxsbxIPCgdub2RlX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDAoEdGFncxgDIAMoCRIRCglyZWFjaGFibGUYBCABKAgSEwoLbGlzdGVuX2FkZHIYBSABKAkSFgoOZWQyNTUxOV9wdWJrZXkYBiABKAwiPAoLQ2hhdE1lc3NhZ2USDAoEbmljaxgBIAEoCRIMCgR0ZXh0GAIgASgJEhEKCXRpbWVzdGFtcBgDIAEoBCJnCghQZWVySW5mbxIPCgdub2RlX2lkGAEgASgJEgwKBGFkZHIYAiABKAkSEQoJcmVhY2hhYmxlGAMgASgIEhYKDmVkMjU1MTlfcHVia2V5GAQgASgMEhEKCWxhc3Rfc2VlbhgFIAEoBCIwCgxQZWVyRXhjaGFuZ2USIAoFcGVlcnMYASADKAsyES5taWNlbGlvLlBlZXJJbmZvIpgBCgpTdGF0ZUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDBISCgpsYW1wb3J0X3RzGAMgASgEEg8KB25vZGVfaWQYBCABKAkSDwoHZGVsZXRlZBgFIAEoCBIRCglzaWduYXR1cmUYBiABKAwSFQoNYXV0aG9yX3B1YmtleRgHIAEoDBIOCgZzY2hlbWUYCCABKA0iMQoLU3RhdGVVcGRhdGUSIgoFZW50cnkYASABKAsyEy5taWNlbGlvLlN0YXRlRW50cnki5AIKEFN0YXRlU3luY1JlcXVlc3QSMwoFa25vd24YASADKAsyJC5taWNlbGlvLlN0YXRlU3luY1JlcXVlc3QuS25vd25FbnRyeRIPCgd2ZXJzaW9uGAIgASgNEg8KB3Nlc3Npb24YAyABKAQSDQoFcm91bmQYBCABKA0SEgoKd2FudF9rbm93bhgFIAEoCBISCgprbm93bl9mcm9tGAYgASgJEhAKCGtub3duX3RvGAcgASgJEhMKC2FmdGVyX293bmVyGAggASgJEhAKCGFmdGVyX3RzGAkgASgEEhEKCWFmdGVyX2tleRgKIAEoCRIkCgZyYW5nZXMYCyADKAsyFC5taWNlbGlvLlJhbmdlRGlnZXN0EiIKBWxpc3RzGAwgAygLMhMubWljZWxpby5SYW5nZUl0ZW1zGiwKCktub3duRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgEOgI4ASJBCgtSYW5nZURpZ2VzdBIOCgZwcmVmaXgYASABKAkSDQoFY291bnQYAiABKA0SEwoLZmluZ2VycHJpbnQYAyABKAwiKwoKUmFuZ2VJdGVtcxIOCgZwcmVmaXgYASABKAkSDQoFaXRlbXMYAiABKAwiowIKEVN0YXRlU3luY1Jlc3BvbnNlEiQKB2VudHJpZXMYASADKAsyEy5taWNlbGlvLlN0YXRlRW50cnkSDwoHdmVyc2lvbhgCIAEoDRIPCgdzZXNzaW9uGAMgASgEEg0KBXJvdW5kGAQgASgNEhIKCmtub3duX2RvbmUYBSABKAgSEgoKbmV4dF9vd25lchgGIAEoCRIPCgduZXh0X3RzGAcgASgEEhAKCG5leHRfa2V5GAggASgJEhIKCm1pc21hdGNoZWQYCSADKAkSEgoKdW5maW5pc2hlZBgKIAMoCRIWCg5yZXRyeV9hZnRlcl9tcxgLIAEoDRISCgpyb290X2NvdW50GAwgASgNEhgKEHJvb3RfZmluZ2VycHJpbnQYDSABKAxiBnByb3RvMw");
+  fileDesc("Cg1taWNlbGlvLnByb3RvEgdtaWNlbGlvIqUBCghFbnZlbG9wZRISCgptZXNzYWdlX2lkGAEgASgJEhEKCXNlbmRlcl9pZBgCIAEoCRISCgpsYW1wb3J0X3RzGAMgASgEEhEKCWhvcF9jb3VudBgEIAEoDRIQCghtc2dfdHlwZRgFIAEoDRIPCgdwYXlsb2FkGAYgASgMEhEKCXNpZ25hdHVyZRgHIAEoDBIVCg1zZW5kZXJfcHVia2V5GAggASgMInsKCVBlZXJIZWxsbxIPCgdub2RlX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDAoEdGFncxgDIAMoCRIRCglyZWFjaGFibGUYBCABKAgSEwoLbGlzdGVuX2FkZHIYBSABKAkSFgoOZWQyNTUxOV9wdWJrZXkYBiABKAwiPAoLQ2hhdE1lc3NhZ2USDAoEbmljaxgBIAEoCRIMCgR0ZXh0GAIgASgJEhEKCXRpbWVzdGFtcBgDIAEoBCJnCghQZWVySW5mbxIPCgdub2RlX2lkGAEgASgJEgwKBGFkZHIYAiABKAkSEQoJcmVhY2hhYmxlGAMgASgIEhYKDmVkMjU1MTlfcHVia2V5GAQgASgMEhEKCWxhc3Rfc2VlbhgFIAEoBCIwCgxQZWVyRXhjaGFuZ2USIAoFcGVlcnMYASADKAsyES5taWNlbGlvLlBlZXJJbmZvIpgBCgpTdGF0ZUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDBISCgpsYW1wb3J0X3RzGAMgASgEEg8KB25vZGVfaWQYBCABKAkSDwoHZGVsZXRlZBgFIAEoCBIRCglzaWduYXR1cmUYBiABKAwSFQoNYXV0aG9yX3B1YmtleRgHIAEoDBIOCgZzY2hlbWUYCCABKA0iMQoLU3RhdGVVcGRhdGUSIgoFZW50cnkYASABKAsyEy5taWNlbGlvLlN0YXRlRW50cnkiigMKEFN0YXRlU3luY1JlcXVlc3QSMwoFa25vd24YASADKAsyJC5taWNlbGlvLlN0YXRlU3luY1JlcXVlc3QuS25vd25FbnRyeRIPCgd2ZXJzaW9uGAIgASgNEg8KB3Nlc3Npb24YAyABKAQSDQoFcm91bmQYBCABKA0SEgoKd2FudF9rbm93bhgFIAEoCBISCgprbm93bl9mcm9tGAYgASgJEhAKCGtub3duX3RvGAcgASgJEhMKC2FmdGVyX293bmVyGAggASgJEhAKCGFmdGVyX3RzGAkgASgEEhEKCWFmdGVyX2tleRgKIAEoCRIkCgZyYW5nZXMYCyADKAsyFC5taWNlbGlvLlJhbmdlRGlnZXN0EiIKBWxpc3RzGAwgAygLMhMubWljZWxpby5SYW5nZUl0ZW1zEhYKDmNvbXBhcmVfb3duZXJzGA0gASgIEgwKBGJhc2UYDiABKAkaLAoKS25vd25FbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAQ6AjgBIkEKC1JhbmdlRGlnZXN0Eg4KBnByZWZpeBgBIAEoCRINCgVjb3VudBgCIAEoDRITCgtmaW5nZXJwcmludBgDIAEoDCIrCgpSYW5nZUl0ZW1zEg4KBnByZWZpeBgBIAEoCRINCgVpdGVtcxgCIAEoDCKxAgoRU3RhdGVTeW5jUmVzcG9uc2USJAoHZW50cmllcxgBIAMoCzITLm1pY2VsaW8uU3RhdGVFbnRyeRIPCgd2ZXJzaW9uGAIgASgNEg8KB3Nlc3Npb24YAyABKAQSDQoFcm91bmQYBCABKA0SEgoKa25vd25fZG9uZRgFIAEoCBISCgpuZXh0X293bmVyGAYgASgJEg8KB25leHRfdHMYByABKAQSEAoIbmV4dF9rZXkYCCABKAkSEgoKbWlzbWF0Y2hlZBgJIAMoCRISCgp1bmZpbmlzaGVkGAogAygJEhYKDnJldHJ5X2FmdGVyX21zGAsgASgNEhIKCnJvb3RfY291bnQYDCABKA0SGAoQcm9vdF9maW5nZXJwcmludBgNIAEoDBIMCgRiYXNlGA4gASgJYgZwcm90bzM");
 
 /**
  * The signed unit on every link. The signature covers
@@ -388,6 +388,24 @@ export type StateSyncRequest = Message<"micelio.StateSyncRequest"> & {
    * @generated from field: repeated micelio.RangeItems lists = 12;
    */
   lists: RangeItems[];
+
+  /**
+   * `ranges` are my digests of whole owners (prefix = node_id) and `known` their highest timestamps, for
+   * the owners in [known_from, known_to): answer in `mismatched` the owners where you may hold something I
+   * lack — you hold more of their entries, or as many with the same latest write but other versions, or
+   * an owner I do not list at all.
+   *
+   * @generated from field: bool compare_owners = 13;
+   */
+  compareOwners: boolean;
+
+  /**
+   * When set (a node_id), every prefix in `ranges` and `lists` is relative to it: the full prefix is
+   * base ‖ prefix. Saves 64 characters per range when the ranges of one owner are compared.
+   *
+   * @generated from field: string base = 14;
+   */
+  base: string;
 };
 
 /**
@@ -398,8 +416,9 @@ export const StateSyncRequestSchema: GenMessage<StateSyncRequest> = /*@__PURE__*
   messageDesc(file_micelio, 7);
 
 /**
- * The entries whose SHA-256(key) starts with the hex `prefix`: how many, and the XOR of their 16-byte
- * fingerprints (SHA-256 of their signed bytes, truncated).
+ * A range of entries by position = owner node_id ‖ hex(SHA-256(key)[0..16]): `prefix` is "" (every entry)
+ * or an owner id followed by 0..32 hex digits. The digest is how many entries the range holds and the
+ * XOR of their 16-byte fingerprints (SHA-256 of their signed bytes, truncated).
  *
  * @generated from message micelio.RangeDigest
  */
@@ -531,6 +550,13 @@ export type StateSyncResponse = Message<"micelio.StateSyncResponse"> & {
    * @generated from field: bytes root_fingerprint = 13;
    */
   rootFingerprint: Uint8Array;
+
+  /**
+   * as in the request: `mismatched` and `unfinished` are relative to it
+   *
+   * @generated from field: string base = 14;
+   */
+  base: string;
 };
 
 /**
