@@ -48,6 +48,8 @@ export interface StateItem {
   writtenAtMs: number;
   /** A tombstone: the key was deleted at `ts`. */
   deleted: boolean;
+  /** Bytes of the signed entry as stored and sent (StateEntry protobuf). */
+  size: number;
 }
 
 export type ChangeSource = 'local' | 'peer';
@@ -135,7 +137,7 @@ export interface StateStats {
 }
 
 export function toItem(e: SignedEntry): StateItem {
-  return { key: e.key, owner: e.owner, subkey: e.subkey, value: e.value, ts: e.ts, writtenAtMs: hlcMs(e.ts), deleted: e.deleted };
+  return { key: e.key, owner: e.owner, subkey: e.subkey, value: e.value, ts: e.ts, writtenAtMs: hlcMs(e.ts), deleted: e.deleted, size: e.encodedSize };
 }
 
 function short(id: string): string {

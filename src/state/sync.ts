@@ -538,6 +538,12 @@ export class StateSync {
           this.finish(s, 'done', 'in sync after catching up');
           return false;
         }
+        // A peer holding fewer entries is most likely behind: it will pull from us, and if it also holds
+        // something we lack, its count passes ours once it caught up and the next pull compares owners.
+        if (resp.rootFingerprint.length > 0 && resp.rootCount < this.map.digests.root().count) {
+          this.finish(s, 'done', 'the peer is behind');
+          return false;
+        }
         s.phase = 'compare';
         s.batch = 0;
         return true;
