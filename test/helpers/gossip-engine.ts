@@ -127,7 +127,7 @@ export class GossipEngine {
 
   private allow(origin: string): boolean {
     const now = this.clock.now();
-    let b = this.limiter.get(origin);
+    const b = this.limiter.get(origin);
     if (!b) {
       this.limiter.set(origin, { tokens: this.burst - 1, atMs: now });
       return true;
