@@ -356,6 +356,7 @@ export class StateService {
     });
     const end = (): void => {
       done = true;
+      buffer.length = 0;
       off();
       wake?.();
     };
