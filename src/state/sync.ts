@@ -62,6 +62,8 @@ export const DEFAULT_PEER_REQUESTS_PER_S = 10;
 export const DEFAULT_PEER_REQUEST_BURST = 20;
 /** Owners whose `known` (~80 bytes each) and digest (~90 bytes each) travel in one request. */
 export const KNOWN_BATCH_OWNERS = 256;
+/** Entries a response may scan to answer lists (bounded work per request, whatever the request asks). */
+const MAX_LIST_SCAN_PER_REQUEST = 100_000;
 /** Owners one response may name for comparison. */
 const MAX_FLAGGED_OWNERS = 1024;
 const MAX_RANGES_SENT = 256;
@@ -667,11 +669,16 @@ export class StateSync {
     if (req.wantKnown) this.answerKnown(req, resp, add);
 
     let full = false;
+    // Each list costs a scan of its owner's entries; past this many, the rest wait for the next request.
+    let work = 0;
+    const scanCost = (prefix: string): number => (prefix === '' ? this.map.digests.size : this.map.digests.owner(prefix.slice(0, NODE_ID_HEX_CHARS)).count);
     for (const l of req.lists) {
+      if (!full && work > 0) full = work + scanCost(l.prefix) > MAX_LIST_SCAN_PER_REQUEST;
       if (full) {
         resp.unfinished.push(rel(l.prefix));
         continue;
       }
+      work += scanCost(l.prefix);
       const have = decodeItems(l.items) ?? new Map();
       for (const e of this.map.digests.items(l.prefix)) {
         if (!requesterLacks(e, have.get(e.keyHash))) continue;
