@@ -64,6 +64,8 @@ export const DEFAULT_PEER_REQUEST_BURST = 20;
 export const KNOWN_BATCH_OWNERS = 256;
 /** Entries a response may scan to answer lists (bounded work per request, whatever the request asks). */
 const MAX_LIST_SCAN_PER_REQUEST = 100_000;
+/** "Retry after" answers a session accepts before it gives up until the next one. */
+const MAX_RETRIES_PER_SESSION = 5;
 /** Owners one response may name for comparison. */
 const MAX_FLAGGED_OWNERS = 1024;
 const MAX_RANGES_SENT = 256;
@@ -139,6 +141,11 @@ interface KnownBatch {
   from: string;
   to: string;
   owners: string[];
+  /**
+   * Highest timestamps held when the session began. Fixed for the whole batch: entries gossiped in while
+   * pages arrive must not raise them, or the pages still due (older than those entries) would be skipped.
+   */
+  known: Map<string, bigint>;
 }
 
 interface Session {
@@ -152,6 +159,11 @@ interface Session {
   /** Owners whose ranges must be compared (from the responder's owner summaries). */
   flagged: string[];
   queue: string[];
+  /** The request in flight, sent again after a "retry after". */
+  last: StateSyncRequest | undefined;
+  retries: number;
+  /** Spacing of this session's requests, raised when the peer says we are too fast. */
+  spacingMs: number;
   timer: Timer | undefined;
   startedMs: number;
   entriesReceived: number;
@@ -309,6 +321,9 @@ export class StateSync {
         cursor: undefined,
         flagged: [],
         queue: [],
+        last: undefined,
+        retries: 0,
+        spacingMs: 0,
         timer: undefined,
         startedMs: this.clock.now(),
         entriesReceived: 0,
@@ -353,13 +368,16 @@ export class StateSync {
     if (!this.stopped) this.kick();
   }
 
-  /** Sends the session's next request, no sooner than requestSpacingMs after the previous one. */
-  private sendNext(s: Session): void {
-    const wait = this.lastRequestMs + this.o.requestSpacingMs - this.clock.now();
+  /**
+   * Sends the session's next request (or, after a "retry after", the previous one again), no sooner than
+   * requestSpacingMs after the previous one.
+   */
+  private sendNext(s: Session, notBeforeMs = 0, again = false): void {
+    const wait = Math.max(this.lastRequestMs + Math.max(this.o.requestSpacingMs, s.spacingMs), notBeforeMs) - this.clock.now();
     if (wait > 0) {
       this.spacingTimer?.cancel();
       this.spacingTimer = this.clock.setTimeout(() => {
-        if (!s.closed) this.sendNext(s);
+        if (!s.closed) this.sendNext(s, 0, again);
       }, wait);
       return;
     }
@@ -367,12 +385,19 @@ export class StateSync {
       this.finish(s, 'incomplete', `stopped after ${s.round} requests`);
       return;
     }
-    this.o.prepare();
-    const req = this.buildRequest(s);
+    let req: StateSyncRequest | undefined;
+    if (again && s.last) {
+      req = s.last;
+      req.round = ++s.round;
+    } else {
+      this.o.prepare();
+      req = this.buildRequest(s);
+    }
     if (!req) {
       this.finish(s, 'done', 'nothing left to compare');
       return;
     }
+    s.last = req;
     const bytes = encodeSyncRequest(req);
     this.lastRequestMs = this.clock.now();
     if (!this.o.gossip.sendDirect(s.peer, MsgType.StateSyncRequest, bytes)) {
@@ -405,10 +430,9 @@ export class StateSync {
       req.wantKnown = true;
       req.knownFrom = b.from;
       req.knownTo = b.to;
-      for (const owner of b.owners) {
+      for (const [owner, ts] of b.known) {
         if (s.cursor && owner < s.cursor.owner) continue;
-        const ts = this.map.maxTs(owner);
-        if (ts > 0n) req.known[owner] = ts;
+        req.known[owner] = ts;
       }
       if (s.cursor) {
         req.afterOwner = s.cursor.owner;
@@ -472,10 +496,11 @@ export class StateSync {
     const owners = this.map.owners().map((x) => x.owner);
     s.batches = [];
     for (let i = 0; i < owners.length; i += KNOWN_BATCH_OWNERS) {
-      s.batches.push({ from: i === 0 ? '' : owners[i], to: '', owners: owners.slice(i, i + KNOWN_BATCH_OWNERS) });
+      const batch = owners.slice(i, i + KNOWN_BATCH_OWNERS);
+      s.batches.push({ from: i === 0 ? '' : owners[i], to: '', owners: batch, known: new Map(batch.map((o) => [o, this.map.maxTs(o)])) });
     }
     for (let i = 0; i + 1 < s.batches.length; i++) s.batches[i].to = s.batches[i + 1].from;
-    if (s.batches.length === 0) s.batches.push({ from: '', to: '', owners: [] });
+    if (s.batches.length === 0) s.batches.push({ from: '', to: '', owners: [], known: new Map() });
   }
 
   private onResponse(m: GossipMessage): void {
@@ -498,8 +523,14 @@ export class StateSync {
     this.counters.bytesReceived += m.payload.length;
     s.bytesReceived += m.payload.length;
     if (resp.retryAfterMs > 0) {
-      // The peer is busy: try again later rather than hammer it.
-      this.finish(s, 'incomplete', `peer asked to retry after ${resp.retryAfterMs} ms`);
+      // The peer is busy: ask the same again once it says so, a few times, then leave it for later.
+      if (++s.retries > MAX_RETRIES_PER_SESSION) {
+        this.finish(s, 'incomplete', `peer asked to retry after ${resp.retryAfterMs} ms`);
+        return;
+      }
+      // Slow down for the rest of the session too: requests past a peer's rate get no answer at all.
+      s.spacingMs = Math.min(Math.max(2 * Math.max(s.spacingMs, this.o.requestSpacingMs), 2 * resp.retryAfterMs, DEFAULT_REQUEST_SPACING_MS), this.o.responseTimeoutMs / 4);
+      this.sendNext(s, this.clock.now() + Math.min(resp.retryAfterMs, this.o.responseTimeoutMs), true);
       return;
     }
     if (resp.entries.length > 0) {

@@ -49,9 +49,10 @@ test('an entry lost below the highest timestamp held is found by the range phase
 
 test('a new node receives thousands of entries in pages that never exceed the payload limit', async () => {
   const mesh = new FakeMesh();
-  const a = await mesh.add(FAST);
+  // Default pacing (5 requests/s, under the 10/s a responder allows): one uninterrupted session.
+  const a = await mesh.add();
   for (let i = 0; i < 3000; i++) await a.state.put(`item/${i}`, 'x'.repeat(300));
-  const b = await mesh.add(FAST);
+  const b = await mesh.add();
   mesh.connect(a, b);
   await mesh.settle([a, b], 600_000);
   assert.equal(b.state.list({ prefix: `${a.nodeId}/item/` }).length, 3000);
@@ -101,6 +102,20 @@ test('a peer flooding requests is answered up to its burst, then told to retry (
   assert.equal(answers.length - refusals.length, 20, 'the burst');
   assert.equal(refusals.length, 1, 'one refusal, not 80');
   assert.ok(a.state.stats().sync.requestsRateLimited >= 80);
+  await mesh.stop();
+});
+
+test('a requester pacing faster than the peer allows slows down on "retry after" and still finishes', async () => {
+  const mesh = new FakeMesh();
+  const a = await mesh.add({ ...FAST, syncIntervalMs: 3_600_000 });
+  for (let i = 0; i < 4000; i++) await a.state.put(`item/${i}`, 'x'.repeat(300));
+  const b = await mesh.add({ syncIntervalMs: 3_600_000, sync: { requestSpacingMs: 10 } });
+  const reports = sessionsOf(b);
+  mesh.connect(a, b);
+  await mesh.settle([a, b], 300_000);
+  assert.equal(b.state.list({ prefix: `${a.nodeId}/item/` }).length, 4000);
+  assert.ok(a.state.stats().sync.requestsRateLimited > 0, 'it did go too fast at first');
+  assert.equal(reports.find((r) => r.entriesNew > 0)?.outcome, 'done');
   await mesh.stop();
 });
 
