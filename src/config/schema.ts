@@ -5,6 +5,7 @@
 //
 // Section and key names are Micelio's (reference §6), so a Micelio config.toml loads as it is.
 import {
+  boolType,
   durationType,
   enumType,
   intType,
@@ -49,6 +50,9 @@ export type ConfigOf<S> = {
 /** Timers cannot be longer than 2^31−1 ms (Node fires longer ones at once); keep a day as the ceiling. */
 const MAX_TIMER_MS = 86_400_000;
 const MAX_TTL_MS = 10 * 365 * 86_400_000;
+
+/** Key + value bytes one state entry may carry and still fit a 64 KiB gossip payload (state/limits.ts). */
+export const MAX_STATE_KEY_PLUS_VALUE_BYTES = 64_256;
 
 export const DEFAULT_DATA_DIR = '~/.hypha';
 export const DATA_DIR_ENV = 'HYPHA_DATA_DIR';
@@ -173,6 +177,68 @@ export const CONFIG_SCHEMA = {
       flag: 'handshake-timeout',
     }),
   },
+  state: {
+    tombstone_ttl: option({
+      type: durationType({ minMs: 60_000, maxMs: MAX_TTL_MS }),
+      default: '24h',
+      help: 'a deleted key is remembered this long (by its timestamp) so the deletion reaches every node',
+      flag: 'state-tombstone-ttl',
+    }),
+    gc_interval: option({
+      type: durationType({ minMs: 1_000, maxMs: MAX_TIMER_MS }),
+      default: '1h',
+      help: 'how often expired tombstones are removed from memory and disk',
+      flag: 'state-gc-interval',
+    }),
+    sync_interval: option({
+      type: durationType({ minMs: 100, maxMs: MAX_TIMER_MS }),
+      default: '10s',
+      help: 'how often the state is compared with one random peer (anti-entropy); also on every connect',
+      flag: 'state-sync-interval',
+    }),
+    controllers: option({
+      type: listType(stringType({ check: (s) => (/^[0-9a-f]{64}$/.test(s) ? undefined : 'must be a node id (64 lowercase hex characters)') }, '<node_id>'), { maxItems: 256 }),
+      default: [],
+      help: 'node ids whose desired state this node follows',
+      flag: 'state-controllers',
+    }),
+    auto_observe: option({
+      type: boolType(),
+      default: true,
+      help: 'report each effective desired value as observed as soon as it is adopted (plugins that apply values turn this off)',
+      flag: 'state-auto-observe',
+    }),
+    max_key_bytes: option({
+      type: intType({ min: 70, max: 480 }),
+      default: 256,
+      help: 'longest key "<node_id>/<subkey>" in UTF-8 bytes',
+      flag: 'state-max-key-bytes',
+    }),
+    max_value_bytes: option({
+      type: intType({ min: 0, max: 60_000 }),
+      default: 4096,
+      help: 'largest value in bytes',
+      flag: 'state-max-value-bytes',
+    }),
+    max_entries_per_owner: option({
+      type: intType({ min: 8, max: 1_000_000 }),
+      default: 10_000,
+      help: 'most entries (tombstones included) one node may have in the state',
+      flag: 'state-max-entries-per-owner',
+    }),
+    max_entries: option({
+      type: intType({ min: 8, max: 10_000_000 }),
+      default: 100_000,
+      help: 'most entries in the state, all nodes together',
+      flag: 'state-max-entries',
+    }),
+    max_bytes: option({
+      type: intType({ min: 65_536, max: 4_294_967_296 }),
+      default: 67_108_864,
+      help: 'most bytes (encoded entries) the state may hold',
+      flag: 'state-max-bytes',
+    }),
+  },
   logging: {
     level: option({
       type: enumType(LOG_LEVEL_VALUES, { warning: 'warn' }),
@@ -197,6 +263,7 @@ export type NodeConfig = Config['node'];
 export type SshConfig = Config['ssh'];
 export type NetworkConfig = Config['network'];
 export type LoggingConfig = Config['logging'];
+export type StateConfig = Config['state'];
 
 export interface OptionEntry {
   /** Dotted field path: "network.listen", or "peers" for a top-level key. */
@@ -232,6 +299,20 @@ export const CROSS_CHECKS: readonly CrossCheck[] = [
       c.network.idle_timeout > c.network.keepalive_interval
         ? undefined
         : { path: 'network.idle_timeout', message: 'must be longer than network.keepalive_interval, or quiet links are dropped between keepalives' },
+  },
+  {
+    paths: ['state.max_key_bytes', 'state.max_value_bytes'],
+    check: (c) =>
+      c.state.max_key_bytes + c.state.max_value_bytes <= MAX_STATE_KEY_PLUS_VALUE_BYTES
+        ? undefined
+        : { path: 'state.max_value_bytes', message: `max_key_bytes + max_value_bytes must be at most ${MAX_STATE_KEY_PLUS_VALUE_BYTES}, so every entry fits one gossip message` },
+  },
+  {
+    paths: ['state.max_entries_per_owner', 'state.max_entries'],
+    check: (c) =>
+      c.state.max_entries_per_owner <= c.state.max_entries
+        ? undefined
+        : { path: 'state.max_entries_per_owner', message: `must be at most state.max_entries (${c.state.max_entries})` },
   },
   {
     paths: ['network.max_known_peers', 'network.max_peers'],

@@ -10,6 +10,10 @@ import { PartylineHub } from '../partyline/hub.ts';
 import { MeshChat } from '../partyline/mesh-chat.ts';
 import { PartylineSshServer } from '../partyline/ssh-server.ts';
 import type { PeerSummary } from '../partyline/commands.ts';
+import { registerStateCommands } from '../partyline/state-commands.ts';
+import { StateService } from '../state/service.ts';
+import { DesiredState } from '../state/desired.ts';
+import type { GossipPort } from '../state/ports.ts';
 import { HYPHA_VERSION } from './version.ts';
 
 /** The native (Micelio) peer manager as a node part. */
@@ -74,6 +78,58 @@ export class GossipPart implements NodePart {
   }
 }
 
+/** The replicated state map (LMDB bucket "state"), its anti-entropy, and desired state. */
+export class StatePart implements NodePart {
+  readonly name = 'state';
+  readonly state: StateService;
+  readonly desired: DesiredState;
+
+  constructor(ctx: NodeContext, gossip: GossipPort, peers: PeerManager) {
+    const c = ctx.config.state;
+    this.state = new StateService({
+      identity: ctx.identity,
+      gossip,
+      peers,
+      store: ctx.store,
+      clock: ctx.clock,
+      logger: ctx.logger,
+      tags: ctx.config.node.tags,
+      limits: {
+        maxKeyBytes: c.max_key_bytes,
+        maxValueBytes: c.max_value_bytes,
+        maxEntriesPerOwner: c.max_entries_per_owner,
+        maxEntries: c.max_entries,
+        maxBytes: c.max_bytes,
+      },
+      tombstoneTtlMs: c.tombstone_ttl,
+      gcIntervalMs: c.gc_interval,
+      syncIntervalMs: c.sync_interval,
+    });
+    this.desired = new DesiredState({
+      state: this.state,
+      logger: ctx.logger,
+      tags: ctx.config.node.tags,
+      controllers: c.controllers,
+      autoObserve: c.auto_observe,
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.state.start();
+    this.desired.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.desired.stop();
+    await this.state.stop();
+  }
+
+  describe(): Record<string, unknown> {
+    const s = this.state.stats();
+    return { stateEntries: s.entries, stateNodes: s.owners };
+  }
+}
+
 /** The SSH partyline: the chat hub, the server people log into, and chat over the mesh (gossip). */
 export class PartylinePart implements NodePart {
   readonly name = 'partyline';
@@ -81,7 +137,7 @@ export class PartylinePart implements NodePart {
   readonly server: PartylineSshServer | undefined;
   readonly meshChat: MeshChat;
 
-  constructor(ctx: NodeContext, peers: PeerManager, gossip: GossipEngine) {
+  constructor(ctx: NodeContext, peers: PeerManager, gossip: GossipEngine, state?: StatePart) {
     const ssh = ctx.config.ssh;
     // The partyline's modules tag their own lines with component "partyline".
     const logger = ctx.logger;
@@ -94,6 +150,7 @@ export class PartylinePart implements NodePart {
       idleTimeoutMs: ssh.idle_timeout,
     });
     this.meshChat = new MeshChat({ hub: this.hub, gossip, nodeName: ctx.config.node.name, clock: ctx.clock, logger });
+    if (state) registerStateCommands(this.hub.commands, { state: state.state, desired: state.desired });
     this.server =
       ssh.listen === ''
         ? undefined
@@ -137,7 +194,10 @@ function peerSummary(p: { nodeId: string; listenAddr: string; remoteAddress: str
 export function registerParts(ctx: NodeContext): NodePart[] {
   const peers = new PeersPart(ctx);
   const gossip = new GossipPart(ctx, peers.manager);
-  const partyline = new PartylinePart(ctx, peers.manager, gossip.engine);
-  // Later layers follow in DESIGN.md order: router, dataplane, messages, state, api.
-  return [peers, gossip, partyline];
+  const state = new StatePart(ctx, gossip.engine, peers.manager);
+  const partyline = new PartylinePart(ctx, peers.manager, gossip.engine, state);
+  // Later layers follow in DESIGN.md order: router, dataplane, messages, api. Gossip and the state start
+  // before the peer manager connects anyone, so their handlers see the first connects; they stop after
+  // the links close.
+  return [gossip, state, peers, partyline];
 }

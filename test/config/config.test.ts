@@ -44,6 +44,18 @@ test('defaults', () => {
       write_timeout: 10_000,
       handshake_timeout: 10_000,
     },
+    state: {
+      tombstone_ttl: 86_400_000,
+      gc_interval: 3_600_000,
+      sync_interval: 10_000,
+      controllers: [],
+      auto_observe: true,
+      max_key_bytes: 256,
+      max_value_bytes: 4096,
+      max_entries_per_owner: 10_000,
+      max_entries: 100_000,
+      max_bytes: 67_108_864,
+    },
     logging: { level: 'info', format: 'text' },
   });
   assert.equal(buildConfig({ context: { homeDir: '/h', hostname: '' } }).node.name, 'hypha');

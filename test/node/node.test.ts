@@ -148,7 +148,7 @@ test('from a data dir: identity and store are created there, and a restart finds
   const first = await HyphaNode.create(cfg, { logger: cap.logger });
   assert.ok(cap.has('info', 'created a new node identity'));
   await first.start();
-  await first.store.bucket(jsonBucket<{ n: number }>('state')).put('k', { n: 1 });
+  await first.store.bucket(jsonBucket<{ n: number }>('scratch')).put('k', { n: 1 });
   await first.stop();
   assert.equal((await stat(dataDir)).mode & 0o777, 0o700);
   assert.ok((await stat(join(dataDir, 'identity', 'node.key'))).isFile());
@@ -156,7 +156,7 @@ test('from a data dir: identity and store are created there, and a restart finds
 
   const second = await HyphaNode.create(cfg, { logger: captureLogger().logger });
   assert.equal(second.identity.nodeId, first.identity.nodeId);
-  assert.deepEqual(second.store.bucket(jsonBucket<{ n: number }>('state')).get('k'), { n: 1 });
+  assert.deepEqual(second.store.bucket(jsonBucket<{ n: number }>('scratch')).get('k'), { n: 1 });
   await second.stop();
 });
 
