@@ -97,6 +97,8 @@ export class ApiServer {
   readonly document: Record<string, unknown>;
   /** Every registered route, the OpenAPI route included. */
   readonly routes: readonly RouteSpec[];
+  /** What fastify actually serves ("GET /api/v1/admin", HEAD routes excluded): the OpenAPI test checks both agree. */
+  readonly served: string[] = [];
   private readonly opts: ApiServerOptions;
   private readonly log: Logger;
   private bound: AddressInfo | undefined;
@@ -121,6 +123,9 @@ export class ApiServer {
       },
     });
     this.app = app;
+    app.addHook('onRoute', (r) => {
+      for (const m of [r.method].flat()) if (m !== 'HEAD') this.served.push(`${m} ${r.url}`);
+    });
 
     const token = opts.token;
     app.addHook('onRequest', async (request, reply) => {
