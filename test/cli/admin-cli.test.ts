@@ -41,7 +41,7 @@ test('peers, routes and stats: tables for people, --json for programs', async (t
   const base = await mkdtemp(join(tmpdir(), 'hypha-cli-admin-'));
   t.after(() => rm(base, { recursive: true, force: true }));
   const b = await startOverlayNode(t, base, 'b');
-  const { apiAddr } = await runNode(t, join(base, 'a'), ['--peers', b.endpoint]);
+  const { node, apiAddr } = await runNode(t, join(base, 'a'), ['--peers', b.endpoint]);
   const api = ['--api-addr', apiAddr];
   const bSubnet = nodeSubnetText(b.node.identity.x25519Public);
 
@@ -99,6 +99,10 @@ test('peers, routes and stats: tables for people, --json for programs', async (t
     { endpoint: 'tcp://127.0.0.1:3', ok: false, status: 404, message: 'no peer tcp://127.0.0.1:3' },
   ]);
   assert.equal((await hyphaInProcess(['peers', 'remove', 'tcp://127.0.0.1:2', ...api])).stdout, 'removed tcp://127.0.0.1:2\n');
+
+  // The node stops cleanly (within run's 1.8 s deadline, else the exit code is 1) with its API and links up.
+  node.child.kill('SIGTERM');
+  assert.equal((await node.exited).code, 0, node.stderr());
 });
 
 test('the CLI finds the API address and token in the node\'s config; without the token it says so', async (t) => {
