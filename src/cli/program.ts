@@ -1,10 +1,11 @@
-// The `hypha` command: `run` (the default: like micelio and mycelium, a bare `hypha` runs the node) and
-// `inspect`. Exit codes: 0 success, 1 failure at run time, 2 bad usage or configuration.
+// The `hypha` command: `run` (the default: like micelio and mycelium, a bare `hypha` runs the node),
+// `inspect`, and the commands that ask a running node through its HTTP API (`peers`, `routes`, `stats`). Exit codes: 0 success, 1 failure at run time, 2 bad usage or configuration.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/load.ts';
 import { addConfigFlags, readConfigFlags } from './flags.ts';
 import { inspectCommand } from './inspect.ts';
+import { peersAdd, peersList, peersRemove, routes, statsPackets, type ClientArgs, type RouteTable } from './admin.ts';
 import { runCommand } from './run.ts';
 
 export const EXIT_OK = 0;
@@ -69,9 +70,67 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       setExit(await inspectCommand({ pubkey, json: opts.json === true, dataDir: opts.dataDir, configPath: opts.config, io }));
     });
 
+  addClientCommands(program, io, setExit);
+
   // `hypha --help` shows the node's options too: they are what most people look for.
   program.addHelpText('after', () => `\nOptions of "hypha run" (also accepted without "run"):\n${run.helpInformation().split('\nOptions:\n')[1] ?? ''}`);
   return program;
+}
+
+interface ClientOpts {
+  json?: boolean;
+  apiAddr?: string;
+  apiTokenFile?: string;
+  dataDir?: string;
+  config?: string;
+}
+
+/** The options every command that talks to a running node takes. */
+function clientCommand(parent: Command, name: string, description: string): Command {
+  return parent
+    .command(name)
+    .description(description)
+    .option('--json', 'print JSON')
+    .option('--api-addr <host:port>', "the node's HTTP API (default: api_addr of the node's config, else 127.0.0.1:8989)")
+    .option('--api-token-file <path>', 'file with the bearer token the node requires (default: api_token_file of its config)')
+    .option('--data-dir <path>', "the node's data dir, whose config.toml is read for the defaults above (default: ~/.hypha, env HYPHA_DATA_DIR)")
+    .addOption(new Option('-c, --config <path>', CONFIG_OPTION_HELP))
+    .helpOption('-h, --help', 'show help')
+    .exitOverride();
+}
+
+function clientArgs(opts: ClientOpts, io: CliIo): ClientArgs {
+  return { json: opts.json === true, apiAddr: opts.apiAddr, apiTokenFile: opts.apiTokenFile, dataDir: opts.dataDir, configPath: opts.config, io };
+}
+
+function group(program: Command, name: string, description: string): Command {
+  return program.command(name).description(description).helpOption('-h, --help', 'show help').exitOverride();
+}
+
+function addClientCommands(program: Command, io: CliIo, setExit: (code: number) => void): void {
+  const peers = group(program, 'peers', "list, add and remove a running node's Mycelium peers");
+  clientCommand(peers, 'list', 'list the peers with their state and traffic')
+    .action(async (opts: ClientOpts) => setExit(await peersList(clientArgs(opts, io))));
+  clientCommand(peers, 'add', 'add static peers and connect to them')
+    .argument('<endpoint...>', 'tcp://IP:PORT or tcp://[IPv6]:PORT (tls://… in a private network)')
+    .action(async (endpoints: string[], opts: ClientOpts) => setExit(await peersAdd(clientArgs(opts, io), endpoints)));
+  clientCommand(peers, 'remove', 'remove peers and close their links')
+    .argument('<endpoint...>', 'as `hypha peers list` shows them, e.g. tcp://192.0.2.1:9651')
+    .action(async (endpoints: string[], opts: ClientOpts) => setExit(await peersRemove(clientArgs(opts, io), endpoints)));
+
+  const routeGroup = group(program, 'routes', "show a running node's route tables");
+  const tables: [RouteTable, string][] = [
+    ['selected', 'the route in use for each known subnet'],
+    ['fallback', 'routes known but not selected'],
+    ['queried', 'subnets a route request is out for'],
+  ];
+  for (const [table, description] of tables) {
+    clientCommand(routeGroup, table, description).action(async (opts: ClientOpts) => setExit(await routes(table, clientArgs(opts, io))));
+  }
+
+  const stats = group(program, 'stats', "show a running node's statistics");
+  clientCommand(stats, 'packets', 'packets and bytes routed, by source and destination address')
+    .action(async (opts: ClientOpts) => setExit(await statsPackets(clientArgs(opts, io))));
 }
 
 /** Runs the CLI on `argv` (without node and script) and resolves to the exit code. */

@@ -3,20 +3,25 @@
 // all generated from it, so adding a key is adding one entry here (a top-level key, such as Mycelium's
 // `peers`, sits at the top of CONFIG_SCHEMA instead of inside a section).
 //
-// Section and key names are Micelio's (reference §6), so a Micelio config.toml loads as it is.
+// Section and key names are Micelio's (reference §6), so a Micelio config.toml loads as it is. The top-level
+// keys are Mycelium's, with its names and flags (mycelium reference §6), so the node part of a mycelium.toml
+// loads too.
 import {
   boolType,
   durationType,
   enumType,
+  interfaceNameType,
   intType,
   listenAddressType,
   listType,
+  myceliumEndpointType,
   pathType,
   peerAddressType,
   stringType,
   type ConfigContext,
   type ValueType,
 } from './types.ts';
+import { NETWORK_NAME_MAX_BYTES, NETWORK_NAME_MIN_BYTES } from '../link/mycelium-transport.ts';
 
 export interface OptionSpec<T> {
   readonly kind: 'option';
@@ -60,7 +65,103 @@ export const DATA_DIR_ENV = 'HYPHA_DATA_DIR';
 export const LOG_LEVEL_VALUES = ['debug', 'info', 'warn', 'error'] as const;
 export const LOG_FORMAT_VALUES = ['text', 'json'] as const;
 
+/** Mycelium's default ports (reference §2.2, §2.5). */
+export const MYCELIUM_TCP_LISTEN_PORT = 9651;
+export const MYCELIUM_DISCOVERY_PORT = 9650;
+export const DEFAULT_API_ADDR = '127.0.0.1:8989';
+
+function networkNameCheck(s: string): string | undefined {
+  if (s === '') return undefined;
+  const bytes = Buffer.byteLength(s, 'utf8');
+  if (bytes < NETWORK_NAME_MIN_BYTES || bytes > NETWORK_NAME_MAX_BYTES) {
+    return `is ${bytes} byte${bytes === 1 ? '' : 's'}; a network name is ${NETWORK_NAME_MIN_BYTES}–${NETWORK_NAME_MAX_BYTES} bytes`;
+  }
+  if (s.includes('\0')) return 'must not contain NUL';
+  return undefined;
+}
+
 export const CONFIG_SCHEMA = {
+  // ---- The overlay (Mycelium): top-level keys with Mycelium's names, flags and defaults.
+  peers: option({
+    type: listType(myceliumEndpointType(), { maxItems: 256 }),
+    default: [],
+    help: 'Mycelium peers to connect to and keep connected: tcp://IP:PORT, tcp://[IPv6]:PORT, tls://… in a private network; quic://… are skipped (repeatable or comma-separated)',
+    flag: 'peers',
+  }),
+  tcp_listen_port: option({
+    type: intType({ min: 0, max: 65_535 }),
+    default: MYCELIUM_TCP_LISTEN_PORT,
+    help: 'TCP port for Mycelium peers, on every interface ([::]); 0 = any free port',
+    flag: 'tcp-listen-port',
+    short: 't',
+  }),
+  quic_listen_port: option({
+    type: intType({ min: 0, max: 65_535 }),
+    default: MYCELIUM_TCP_LISTEN_PORT,
+    help: 'accepted for compatibility with Mycelium and ignored: Hypha has no QUIC',
+    flag: 'quic-listen-port',
+    short: 'q',
+  }),
+  disable_quic: option({
+    type: boolType(),
+    default: false,
+    help: 'accepted for compatibility with Mycelium; Hypha never uses QUIC',
+    flag: 'disable-quic',
+  }),
+  peer_discovery_port: option({
+    type: intType({ min: 0, max: 65_535 }),
+    default: MYCELIUM_DISCOVERY_PORT,
+    help: 'UDP port of link-local peer discovery (beacons to [ff02::cafe])',
+    flag: 'peer-discovery-port',
+  }),
+  disable_peer_discovery: option({
+    type: boolType(),
+    default: false,
+    help: 'do not announce this node on the local links nor connect to nodes found there',
+    flag: 'disable-peer-discovery',
+  }),
+  peer_discovery_interfaces: option({
+    type: listType(interfaceNameType(), { maxItems: 64 }),
+    default: [],
+    help: 'announce and listen for peers on these interfaces only; none = every interface with a link-local address',
+    flag: 'peer-discovery-interface',
+  }),
+  no_tun: option({
+    type: boolType(),
+    default: false,
+    help: 'no TUN device: route and carry messages, but this host sends and receives no overlay packets',
+    flag: 'no-tun',
+  }),
+  tun_name: option({
+    type: interfaceNameType(),
+    default: 'hypha0',
+    help: 'name of the TUN interface',
+    flag: 'tun-name',
+  }),
+  network_name: option({
+    type: stringType({ allowEmpty: true, check: networkNameCheck }, '<name>'),
+    default: '',
+    help: 'private network name (2–64 bytes), with network_key_file: every link is TLS with the shared key',
+    flag: 'network-name',
+  }),
+  network_key_file: option({
+    type: pathType({ allowEmpty: true }),
+    default: '',
+    help: 'file holding the private network\'s 32-byte key (head -c 32 /dev/urandom > network.key), with network_name',
+    flag: 'network-key-file',
+  }),
+  api_addr: option({
+    type: listenAddressType(),
+    default: DEFAULT_API_ADDR,
+    help: 'HTTP API address (under /api/v1); "" turns the API off',
+    flag: 'api-addr',
+  }),
+  api_token_file: option({
+    type: pathType({ allowEmpty: true }),
+    default: '',
+    help: 'file holding a bearer token every API request must carry; "" = no token',
+    flag: 'api-token-file',
+  }),
   node: {
     name: option({
       type: stringType({ maxLength: 64, printable: true }, '<name>'),
@@ -264,6 +365,10 @@ export type SshConfig = Config['ssh'];
 export type NetworkConfig = Config['network'];
 export type LoggingConfig = Config['logging'];
 export type StateConfig = Config['state'];
+/** Whether the node runs in a private network (both keys set; CROSS_CHECKS make it both or neither). */
+export function isPrivateNetwork(c: Pick<Config, 'network_name' | 'network_key_file'>): boolean {
+  return c.network_name !== '' && c.network_key_file !== '';
+}
 
 export interface OptionEntry {
   /** Dotted field path: "network.listen", or "peers" for a top-level key. */
@@ -293,6 +398,26 @@ export interface CrossCheck {
 }
 
 export const CROSS_CHECKS: readonly CrossCheck[] = [
+  {
+    paths: ['network_name', 'network_key_file'],
+    check: (c) => {
+      if (c.network_name !== '' && c.network_key_file === '') {
+        return { path: 'network_key_file', message: 'is missing: network_name needs the network\'s key file too (--network-key-file)' };
+      }
+      if (c.network_name === '' && c.network_key_file !== '') {
+        return { path: 'network_name', message: 'is missing: network_key_file needs the network\'s name too (--network-name)' };
+      }
+      return undefined;
+    },
+  },
+  {
+    paths: ['peers', 'network_name', 'network_key_file'],
+    check: (c) => {
+      if (isPrivateNetwork(c)) return undefined;
+      const i = c.peers.findIndex((p) => p.startsWith('tls://'));
+      return i < 0 ? undefined : { path: `peers[${i}]`, message: `${c.peers[i]}: tls:// peers belong to a private network; set network_name and network_key_file, or use tcp://` };
+    },
+  },
   {
     paths: ['network.idle_timeout', 'network.keepalive_interval'],
     check: (c) =>

@@ -14,6 +14,19 @@ import { registerStateCommands } from '../partyline/state-commands.ts';
 import { StateService } from '../state/service.ts';
 import { DesiredState } from '../state/desired.ts';
 import type { GossipPort } from '../state/ports.ts';
+import { Overlay } from '../dataplane/overlay.ts';
+import { logTunUnavailable, openTun, type TunDevice } from '../dataplane/tun.ts';
+import { MyceliumPeerManager } from '../peers/mycelium-peers.ts';
+import { privateNetwork, type PrivateNetwork } from '../link/mycelium-transport.ts';
+import { formatSocketAddress } from '../link/mycelium-endpoint.ts';
+import { nodeSubnetText } from '../identity/address.ts';
+import { isPrivateNetwork, MYCELIUM_TCP_LISTEN_PORT } from '../config/schema.ts';
+import { readApiTokenFile, readNetworkKeyFile } from '../config/secret-files.ts';
+import { splitHostPort } from '../config/hostport.ts';
+import { ApiServer } from '../api/server.ts';
+import type { NodeServices } from '../api/services.ts';
+import type { Logger } from '../base/log.ts';
+import { nodeServices } from './services.ts';
 import { HYPHA_VERSION } from './version.ts';
 
 /** The native (Micelio) peer manager as a node part. */
@@ -191,13 +204,230 @@ function peerSummary(p: { nodeId: string; listenAddr: string; remoteAddress: str
   return { nodeId: p.nodeId, address: p.listenAddr || p.remoteAddress, direction: p.direction, kind: p.version };
 }
 
+/** Handles message-bus payloads (data packets of type 1) addressed to this node. */
+export type OverlayMessageHandler = (payload: Uint8Array, src: Uint8Array, dst: Uint8Array) => void;
+
+/**
+ * The overlay: router + data plane keyed with the node's X25519 identity, and the TUN device (unless
+ * `no_tun`). Without the privilege to create the device it logs one ERROR saying how to fix that and runs as
+ * with --no-tun. Built at start, so a node that fails to start leaves no router timers behind.
+ */
+export class OverlayPart implements NodePart {
+  readonly name = 'overlay';
+  /** Set by the message bus (before or after start): receives every message-bus payload for this node. */
+  messageHandler: OverlayMessageHandler | undefined;
+  private readonly ctx: NodeContext;
+  private readonly log: Logger;
+  private current: Overlay | undefined;
+  private tun: TunDevice | undefined;
+
+  constructor(ctx: NodeContext) {
+    this.ctx = ctx;
+    this.log = ctx.logger.child({ component: 'overlay' });
+  }
+
+  /** The running overlay; throws before start and after stop. */
+  get overlay(): Overlay {
+    if (this.current === undefined) throw new Error('the overlay is not running');
+    return this.current;
+  }
+
+  /** The TUN interface in use, or undefined (--no-tun, or unavailable). */
+  get tunName(): string | undefined {
+    return this.tun?.name;
+  }
+
+  start(): void {
+    const { config, identity } = this.ctx;
+    if (!config.no_tun) {
+      const r = openTun({ name: config.tun_name, address: identity.address, logger: this.ctx.logger });
+      if (r.ok) this.tun = r.value;
+      else logTunUnavailable(this.log, r.error);
+    }
+    this.current = new Overlay({
+      clock: this.ctx.clock,
+      logger: this.ctx.logger,
+      x25519Private: identity.x25519PrivateKey,
+      x25519Public: identity.x25519Public,
+      device: this.tun,
+      onMessage: (payload, src, dst) => this.messageHandler?.(payload, src, dst),
+    });
+    this.log.info({ address: identity.addressText, subnet: nodeSubnetText(identity.x25519Public), tun: this.tun?.name ?? 'off' },
+      `overlay address ${identity.addressText}${this.tun ? ` on ${this.tun.name}` : ' (no TUN)'}`);
+  }
+
+  stop(): void {
+    this.current?.stop();
+    this.current = undefined;
+    this.tun?.close();
+    this.tun = undefined;
+  }
+
+  describe(): Record<string, unknown> {
+    return { tun: this.tun?.name ?? 'off' };
+  }
+}
+
+/**
+ * Mycelium peers: the listener on [::]:<tcp_listen_port>, the static `peers`, link-local discovery unless
+ * disabled, and the private network when network_name and network_key_file are set. Every link that comes
+ * up becomes a neighbour of the overlay's router.
+ */
+export class MyceliumPeersPart implements NodePart {
+  readonly name = 'mycelium-peers';
+  private readonly ctx: NodeContext;
+  private readonly overlayPart: OverlayPart;
+  private readonly log: Logger;
+  private current: MyceliumPeerManager | undefined;
+  private listenHost = '::';
+  private network: PrivateNetwork | undefined;
+
+  constructor(ctx: NodeContext, overlay: OverlayPart) {
+    this.ctx = ctx;
+    this.overlayPart = overlay;
+    this.log = ctx.logger.child({ component: 'peers', kind: 'mycelium' });
+  }
+
+  /** The running peer manager; throws before start and after stop. */
+  get manager(): MyceliumPeerManager {
+    if (this.current === undefined) throw new Error('the Mycelium peer manager is not running');
+    return this.current;
+  }
+
+  async start(): Promise<void> {
+    const c = this.ctx.config;
+    if (isPrivateNetwork(c)) {
+      const key = await readNetworkKeyFile(c.network_key_file);
+      if (!key.ok) throw new Error(`network_key_file: ${key.error.message}`);
+      const pn = privateNetwork(c.network_name, key.value);
+      if (!pn.ok) throw new Error(`network_name: ${pn.error.message}`);
+      this.network = pn.value;
+    }
+    if (c.quic_listen_port !== MYCELIUM_TCP_LISTEN_PORT) {
+      this.log.info({ quicListenPort: c.quic_listen_port }, 'quic_listen_port is ignored: Hypha has no QUIC; Mycelium peers connect over TCP (tcp_listen_port)');
+    }
+    const quic = c.peers.filter((p) => p.startsWith('quic://'));
+    if (quic.length > 0) {
+      this.log.warn({ peers: quic }, `skipping ${quic.length} quic:// peer${quic.length === 1 ? '' : 's'}: Hypha has no QUIC; Mycelium nodes accept tcp:// on the same port (9651 by default)`);
+    }
+    const overlay = this.overlayPart.overlay;
+    const make = (host: string) => new MyceliumPeerManager({
+      clock: this.ctx.clock,
+      logger: this.ctx.logger,
+      listen: { host, port: c.tcp_listen_port },
+      peers: c.peers.filter((p) => !p.startsWith('quic://')),
+      privateNetwork: this.network,
+      discovery: c.disable_peer_discovery
+        ? false
+        : { routerId: overlay.router.routerId, port: c.peer_discovery_port, interfaces: c.peer_discovery_interfaces.length > 0 ? [...c.peer_discovery_interfaces] : undefined },
+      onLink: (link) => overlay.attachLink(link),
+    });
+    let mgr = make(this.listenHost);
+    try {
+      await mgr.start();
+    } catch (e) {
+      await mgr.stop();
+      const code = (e as { code?: string }).code;
+      if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw listenError(e, c.tcp_listen_port);
+      // A host with IPv6 disabled: IPv4 only, as Mycelium cannot do at all.
+      this.log.warn({ port: c.tcp_listen_port }, 'IPv6 is not available; listening for Mycelium peers on IPv4 only');
+      this.listenHost = '0.0.0.0';
+      mgr = make(this.listenHost);
+      try {
+        await mgr.start();
+      } catch (e2) {
+        await mgr.stop();
+        throw listenError(e2, c.tcp_listen_port);
+      }
+    }
+    this.current = mgr;
+  }
+
+  async stop(): Promise<void> {
+    await this.current?.stop();
+    this.current = undefined;
+  }
+
+  describe(): Record<string, unknown> {
+    const m = this.current;
+    if (m === undefined) return {};
+    const facts: Record<string, unknown> = {
+      myceliumListen: m.listenPort === undefined ? 'none' : formatSocketAddress(this.listenHost, m.listenPort),
+      peerDiscovery: m.discoveryPort === undefined ? 'off' : `udp ${m.discoveryPort}`,
+    };
+    if (this.network) facts.privateNetwork = this.network.name;
+    return facts;
+  }
+}
+
+function listenError(e: unknown, port: number): Error {
+  const code = (e as { code?: string }).code;
+  const why = code === 'EADDRINUSE' ? 'the port is in use (another hypha or mycelium node running?)'
+    : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
+      : e instanceof Error ? e.message : String(e);
+  return new Error(`cannot listen for Mycelium peers on TCP port ${port}: ${why}; choose another --tcp-listen-port (0 = any free port)`, { cause: e });
+}
+
+/** The HTTP API on api_addr (off when it is ""), serving the node through NodeServices. */
+export class ApiPart implements NodePart {
+  readonly name = 'api';
+  readonly services: NodeServices;
+  private readonly ctx: NodeContext;
+  private current: ApiServer | undefined;
+
+  constructor(ctx: NodeContext, services: NodeServices) {
+    this.ctx = ctx;
+    this.services = services;
+  }
+
+  /** The server once listening (undefined when the API is off). */
+  get server(): ApiServer | undefined {
+    return this.current;
+  }
+
+  async start(): Promise<void> {
+    const c = this.ctx.config;
+    if (c.api_addr === '') {
+      this.ctx.logger.info({ component: 'api' }, 'HTTP API off (api_addr is "")');
+      return;
+    }
+    let token: string | undefined;
+    if (c.api_token_file !== '') {
+      const t = await readApiTokenFile(c.api_token_file);
+      if (!t.ok) throw new Error(`api_token_file: ${t.error.message}`);
+      token = t.value;
+    }
+    const hp = splitHostPort(c.api_addr);
+    if (!hp.ok) throw new Error(`api_addr: ${hp.error.message}`);
+    const server = new ApiServer({ services: this.services, logger: this.ctx.logger, host: hp.value.host, port: hp.value.port, token, version: HYPHA_VERSION });
+    await server.listen();
+    this.current = server;
+  }
+
+  async stop(): Promise<void> {
+    await this.current?.close();
+    this.current = undefined;
+  }
+
+  describe(): Record<string, unknown> {
+    return { api: this.current?.url ?? 'off' };
+  }
+}
+
 export function registerParts(ctx: NodeContext): NodePart[] {
   const peers = new PeersPart(ctx);
   const gossip = new GossipPart(ctx, peers.manager);
   const state = new StatePart(ctx, gossip.engine, peers.manager);
   const partyline = new PartylinePart(ctx, peers.manager, gossip.engine, state);
-  // Later layers follow in DESIGN.md order: router, dataplane, messages, api. Gossip and the state start
-  // before the peer manager connects anyone, so their handlers see the first connects; they stop after
-  // the links close.
-  return [gossip, state, peers, partyline];
+  const overlay = new OverlayPart(ctx);
+  const mycelium = new MyceliumPeersPart(ctx, overlay);
+  const api = new ApiPart(ctx, nodeServices({
+    identity: ctx.identity,
+    clock: ctx.clock,
+    overlay: () => overlay.overlay,
+    myceliumPeers: () => mycelium.manager,
+  }));
+  // Gossip and the state start before the peer manager connects anyone, so their handlers see the first
+  // connects; they stop after the links close. The message bus will sit between mycelium-peers and api.
+  return [gossip, state, peers, partyline, overlay, mycelium, api];
 }

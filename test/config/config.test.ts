@@ -28,6 +28,19 @@ const tomlProblems = (text: string, s: ConfigSources = {}) => problems({ file: {
 
 test('defaults', () => {
   assert.deepEqual(build(), {
+    peers: [],
+    tcp_listen_port: 9651,
+    quic_listen_port: 9651,
+    disable_quic: false,
+    peer_discovery_port: 9650,
+    disable_peer_discovery: false,
+    peer_discovery_interfaces: [],
+    no_tun: false,
+    tun_name: 'hypha0',
+    network_name: '',
+    network_key_file: '',
+    api_addr: '127.0.0.1:8989',
+    api_token_file: '',
     node: { name: 'box', tags: [], data_dir: '/home/u/.hypha' },
     ssh: { listen: '127.0.0.1:2222', max_sessions: 64, idle_timeout: 1_800_000 },
     network: {
@@ -206,7 +219,9 @@ test('rules across keys', () => {
 
 test('unknown keys and sections are errors that name them, with a hint when one is close', () => {
   assert.deepEqual(tomlProblems('[network]\nlistn = ":1"'), ['network.listn: unknown key (did you mean network.listen?)']);
-  assert.deepEqual(tomlProblems('[network]\nname = "x"'), ['network.name: unknown key (did you mean node.name?)']);
+  assert.deepEqual(tomlProblems('[network]\nname = "x"'), ['network.name: unknown key (did you mean network_name?)']);
+  assert.deepEqual(tomlProblems('[network]\ntags = []'), ['network.tags: unknown key (did you mean node.tags?)']);
+  assert.deepEqual(tomlProblems('tcp_listen_prot = 1'), ['tcp_listen_prot: unknown key (did you mean tcp_listen_port?)']);
   assert.deepEqual(tomlProblems('[netwrk]\nlisten = ":1"'), ['netwrk: unknown section (did you mean network?)']);
   assert.deepEqual(tomlProblems('[network]\nmax-peers = 3'), ['network.max-peers: unknown key (did you mean network.max_peers?)']);
   assert.deepEqual(tomlProblems('completely_unrelated = 1'), ['completely_unrelated: unknown key']);

@@ -15,9 +15,10 @@ import type { NodeContext, NodePart } from '../../src/node/part.ts';
 import { MemoryBacking, MemoryStore } from '../../src/store/memory.ts';
 import { jsonBucket } from '../../src/store/store.ts';
 import vectors from '../fixtures/micelio-identities.json' with { type: 'json' };
+import { QUIET_OVERLAY } from '../helpers/node-flags.ts';
 
 // No listeners: these tests are about the composition root, and many nodes share one process.
-const OFFLINE = { 'network.listen': '', 'ssh.listen': '' };
+const OFFLINE = { 'network.listen': '', 'ssh.listen': '', ...QUIET_OVERLAY };
 const config = buildConfig({ context: { homeDir: '/nonexistent', hostname: 'test' }, flags: OFFLINE });
 const identity = identityFromSeed(fromHex(vectors[0].seed)!);
 

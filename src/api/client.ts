@@ -1,0 +1,102 @@
+// A small client for the node's HTTP API (the CLI's `peers`, `routes` and `stats` commands use it). Errors
+// are typed so the CLI can say what to do: the node is not running, a token is needed, or the node refused
+// the request with a message.
+import { API_PREFIX } from './openapi.ts';
+
+export const DEFAULT_CLIENT_TIMEOUT_MS = 10_000;
+
+export interface ApiClientOptions {
+  /** host:port of the API, e.g. "127.0.0.1:8989" or "[::1]:8989". */
+  address: string;
+  token?: string;
+  timeoutMs?: number;
+}
+
+export interface ApiResponse {
+  status: number;
+  /** The body as text ("" for 204). */
+  text: string;
+}
+
+/** The node could not be reached at all. */
+export class ApiUnreachableError extends Error {
+  readonly address: string;
+  readonly code: string | undefined;
+  constructor(address: string, code: string | undefined, detail: string) {
+    const why = code === 'ECONNREFUSED' ? 'connection refused'
+      : code === 'TIMEOUT' ? 'no answer in time'
+        : code === 'EHOSTUNREACH' || code === 'ENETUNREACH' ? 'host unreachable'
+          : detail;
+    super(`cannot reach the Hypha API at http://${address}: ${why} — is the node running? start it with \`hypha run\` (or point --api-addr at it)`);
+    this.name = 'ApiUnreachableError';
+    this.address = address;
+    this.code = code;
+  }
+}
+
+/** The node answered with an error status; `message` is its text. */
+export class ApiStatusError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = 'ApiStatusError';
+    this.status = status;
+  }
+}
+
+function causeCode(e: unknown): string | undefined {
+  let c: unknown = e;
+  for (let i = 0; i < 4 && c !== undefined && c !== null; i++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    c = (c as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export class ApiClient {
+  private readonly opts: ApiClientOptions;
+
+  constructor(opts: ApiClientOptions) {
+    this.opts = opts;
+  }
+
+  /** Sends one request to `${API_PREFIX}${path}`; resolves with any status, rejects only if the node is unreachable. */
+  async request(method: string, path: string, body?: unknown): Promise<ApiResponse> {
+    const headers: Record<string, string> = {};
+    if (this.opts.token !== undefined) headers.authorization = `Bearer ${this.opts.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(`http://${this.opts.address}${API_PREFIX}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS),
+      });
+    } catch (e) {
+      const timedOut = (e as { name?: string }).name === 'TimeoutError';
+      throw new ApiUnreachableError(this.opts.address, timedOut ? 'TIMEOUT' : causeCode(e), e instanceof Error ? e.message : String(e));
+    }
+    return { status: res.status, text: await res.text() };
+  }
+
+  /** GET returning parsed JSON; an error status becomes ApiStatusError with the node's message. */
+  async getJson<T>(path: string): Promise<T> {
+    const r = await this.request('GET', path);
+    if (r.status !== 200) throw statusError(r);
+    try {
+      return JSON.parse(r.text) as T;
+    } catch {
+      throw new ApiStatusError(r.status, `the node sent something that is not JSON: ${r.text.slice(0, 200)}`);
+    }
+  }
+}
+
+export function statusError(r: ApiResponse): ApiStatusError {
+  const msg = r.text.trim();
+  if (r.status === 401) {
+    return new ApiStatusError(401, `${msg || 'unauthorized'} (give the node's token file with --api-token-file)`);
+  }
+  return new ApiStatusError(r.status, msg === '' ? `the node answered ${r.status}` : msg);
+}

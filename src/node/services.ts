@@ -1,0 +1,65 @@
+// The node's side of the API contract (src/api/services.ts): each service reads the running parts and turns
+// their state into the JSON values the routes send. The parts are reached through getters, so the services
+// can be built before the parts start (the API starts last and stops first).
+import { toHex } from '../base/bytes.ts';
+import type { Clock } from '../base/clock.ts';
+import type { AdminServices, NodeServices, PeerChange, QueriedSubnet, Route } from '../api/services.ts';
+import type { Overlay } from '../dataplane/overlay.ts';
+import type { NodeIdentity } from '../identity/identity.ts';
+import { nodeSubnetText } from '../identity/address.ts';
+import type { MyceliumPeerManager } from '../peers/mycelium-peers.ts';
+import type { RouteInfo } from '../router/router.ts';
+
+export interface ServiceSources {
+  identity: NodeIdentity;
+  clock: Clock;
+  /** The running overlay (throws if it is not running). */
+  overlay(): Overlay;
+  /** The running Mycelium peer manager (throws if it is not running). */
+  myceliumPeers(): MyceliumPeerManager;
+}
+
+function route(r: RouteInfo): Route {
+  // Exactly Mycelium's four fields: the router id stays internal.
+  return { subnet: r.subnet, nextHop: r.nextHop, metric: r.metric, seqno: r.seqno };
+}
+
+const BAD_ENDPOINT_CODES = new Set(['bad-endpoint', 'bad-protocol', 'bad-address', 'bad-port', 'unsupported', 'not-private']);
+
+function peerChange(r: { ok: true } | { ok: false; error: { code: string; message: string } }, failure: 'exists' | 'not-found'): PeerChange {
+  if (r.ok) return { ok: true };
+  if (BAD_ENDPOINT_CODES.has(r.error.code)) return { ok: false, error: { code: 'bad-endpoint', message: r.error.message } };
+  return { ok: false, error: { code: failure, message: r.error.message } };
+}
+
+export function adminServices(src: ServiceSources): AdminServices {
+  const id = src.identity;
+  const startTime = Math.floor(src.clock.now() / 1000);
+  return {
+    info: () => ({
+      nodeSubnet: nodeSubnetText(id.x25519Public),
+      nodeIp: id.addressText,
+      nodePubkey: toHex(id.x25519Public),
+      nodeStartTime: startTime,
+    }),
+    peers: () => src.myceliumPeers().peers(),
+    addPeer: (endpoint) => {
+      const r = src.myceliumPeers().addPeer(endpoint);
+      return peerChange(r.ok ? { ok: true } : r, 'exists');
+    },
+    removePeer: (endpoint) => {
+      const r = src.myceliumPeers().removePeer(endpoint);
+      return peerChange(r.ok ? { ok: true } : r, 'not-found');
+    },
+    selectedRoutes: () => src.overlay().router.selectedRoutes().map(route),
+    fallbackRoutes: () => src.overlay().router.fallbackRoutes().map(route),
+    queriedSubnets: (): QueriedSubnet[] =>
+      src.overlay().router.queriedSubnets().map((q) => ({ subnet: q.subnet, expiration: String(q.expiresInSeconds) })),
+    packetStatistics: () => src.overlay().dataplane.packetStatistics(),
+    publicKeyFor: (ip) => src.overlay().router.publicKeyFor(ip),
+  };
+}
+
+export function nodeServices(src: ServiceSources): NodeServices {
+  return { admin: adminServices(src) };
+}
