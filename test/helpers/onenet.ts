@@ -9,6 +9,7 @@ import { captureLogger, type CapturedLog } from '../../src/base/log.ts';
 import { identityFromSeed, type NodeIdentity } from '../../src/identity/identity.ts';
 import { MemoryWire } from '../../src/link/memory.ts';
 import { MemoryDevice } from '../../src/dataplane/memory-device.ts';
+import { GossipEngine } from '../../src/gossip/engine.ts';
 import { NativeOverlayBridge } from '../../src/dataplane/native-bridge.ts';
 import { Overlay } from '../../src/dataplane/overlay.ts';
 import { MemoryPeerStore, PeerManager, type PeerManagerOptions } from '../../src/peers/index.ts';
@@ -28,6 +29,8 @@ export interface OneNetNode {
   readonly device: MemoryDevice;
   /** Absent when the node runs no overlay on native links. */
   readonly bridge: NativeOverlayBridge | undefined;
+  /** Present when asked for (chat and other gossip). */
+  readonly gossip: GossipEngine | undefined;
   readonly log: CapturedLog;
   readonly address: Uint8Array;
   /** Pong arrival times by sequence number. */
@@ -41,6 +44,8 @@ export interface OneNetNodeOptions {
   native?: boolean;
   /** Timers for native neighbours (default NATIVE_TIMERS). */
   nativeTimers?: TimerProfile;
+  /** Run a gossip engine on the peer manager. */
+  gossip?: boolean;
   /** Extra peer-manager options. */
   peers?: Partial<PeerManagerOptions>;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
@@ -122,9 +127,11 @@ export class OneNet {
       opts.native === false
         ? undefined
         : new NativeOverlayBridge({ peers: pm, overlay, clock: this.clock, logger: log.logger, timers: opts.nativeTimers });
+    const gossip = opts.gossip === true ? new GossipEngine({ identity: id, peers: pm, clock: this.clock, logger: log.logger }) : undefined;
     await pm.start();
     bridge?.start();
-    const node: OneNetNode = { name, id, pm, overlay, device, bridge, log, address: overlay.router.address, pongs, pings };
+    gossip?.start();
+    const node: OneNetNode = { name, id, pm, overlay, device, bridge, gossip, log, address: overlay.router.address, pongs, pings };
     this.nodes.set(name, node);
     return node;
   }
@@ -187,6 +194,7 @@ export class OneNet {
 
   async stop(): Promise<void> {
     for (const n of this.nodes.values()) {
+      n.gossip?.stop();
       n.bridge?.stop();
       n.overlay.stop();
     }
