@@ -63,7 +63,7 @@ test('a Micelio-only peer gets chat and peer exchange and never an overlay envel
 test('unsigned overlay envelopes from a Micelio peer are dropped and counted; its link and the overlay carry on', async () => {
   const net = new OneNet();
   const H = await net.add('H', { gossip: true });
-  const H2 = await net.add('H2');
+  await net.add('H2');
   await net.native('H2', 'H');
   const seed = new Uint8Array(createHash('sha256').update('micelio peer 2').digest());
   const m = await MicelioPeer.connect(net.net, net.clock, H.pm.listenAddress!, seed);
