@@ -90,9 +90,9 @@ test('a native neighbour announcing its own /64 under another key is ignored (ow
   router.addNeighbour(nb);
   for (const metric of [0, 40]) router.receiveTlv(nb, update(n, metric, other.rid));
   assert.equal(router.lookup(n.address).kind, 'unknown');
-  // Without a /64 collision between two keys (≈ 2^57 hashes) the ownership rule catches this first; the
-  // binding is the second lock for the day such a collision is found: the /64 of a native neighbour
-  // belongs to the key its Noise handshake proved, whatever the router id says.
+  // Without a second key whose address falls into that /64 (≈ 2^57 hashes) the ownership rule catches
+  // this first; the binding is the second lock for the day such a key is found: the /64 of a native
+  // neighbour belongs to the key its Noise handshake proved, whatever the router id says.
   assert.equal(router.stats.updatesDeniedOwnership + router.stats.updatesDeniedBinding, 2);
   router.stop();
 });
