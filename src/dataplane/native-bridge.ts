@@ -46,6 +46,17 @@ export interface NativeOverlayBridgeOptions {
   reprobeMaxMs?: number;
 }
 
+/** Which links carry the overlay (config): both kinds (the default), native links only, Mycelium links only. */
+export type OverlayLinks = 'both' | 'native' | 'mycelium';
+
+/**
+ * What a node builds for each mode: `native` → start a NativeOverlayBridge; `mycelium` → run the Mycelium
+ * peer manager (listener, peers, discovery) and attach its links to the Overlay. Neither = no overlay links.
+ */
+export function overlayLinkKinds(mode: OverlayLinks): { native: boolean; mycelium: boolean } {
+  return { native: mode !== 'mycelium', mycelium: mode !== 'native' };
+}
+
 export const DEFAULT_REPROBE_MIN_MS = 5_000;
 export const DEFAULT_REPROBE_MAX_MS = 60_000;
 /** A neighbour is not re-created for incoming packets more often than this (a refused one would loop). */

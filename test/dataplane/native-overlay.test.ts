@@ -10,6 +10,7 @@ import { subnetToPrefix, makeSubnet } from '../../src/router/subnet.ts';
 import { routerIdText } from '../../src/wire/mycelium/router-id.ts';
 import { METRIC_INFINITE } from '../../src/router/metric.ts';
 import type { UpdateTlv } from '../../src/wire/mycelium/babel.ts';
+import { NativeOverlayBridge, overlayLinkKinds } from '../../src/dataplane/native-bridge.ts';
 import { OneNet, type OneNetNode } from '../helpers/onenet.ts';
 import { measureReroute, nextHop } from '../helpers/reroute.ts';
 
@@ -208,4 +209,28 @@ test('overlay packets never reach gossip, and an overlay msg_type cannot be goss
   assert.equal(g.received, 0, 'ten seconds of Hellos, IHUs and data: none of it went to gossip');
   assert.throws(() => A.gossip!.broadcast(MsgType.OverlayControl, new Uint8Array(1)), /consumed by the peer manager/);
   await net.stop();
+});
+
+test('a bridge started after its peers connected adopts them; stopped, it leaves the links up', async () => {
+  const net = new OneNet();
+  const A = await net.add('A', { native: false });
+  const B = await net.add('B');
+  await net.native('A', 'B');
+  await net.clock.advance(1_000);
+  assert.equal(A.overlay.router.neighbourCount, 0);
+  const bridge = new NativeOverlayBridge({ peers: A.pm, overlay: A.overlay, clock: net.clock, logger: A.log.logger });
+  bridge.start();
+  assert.equal(A.overlay.router.neighbourCount, 1);
+  assert.ok(await net.pingUntil('A', 'B', () => A.pongs.size > 0, 10_000));
+  assert.equal(typeof bridge.linkCost(B.id.nodeId), 'number');
+  bridge.stop();
+  assert.equal(A.overlay.router.neighbourCount, 0);
+  assert.ok(A.pm.peer(B.id.nodeId)?.connected);
+  await net.stop();
+});
+
+test('modes: both kinds by default, or native only, or Mycelium only', () => {
+  assert.deepEqual(overlayLinkKinds('both'), { native: true, mycelium: true });
+  assert.deepEqual(overlayLinkKinds('native'), { native: true, mycelium: false });
+  assert.deepEqual(overlayLinkKinds('mycelium'), { native: false, mycelium: true });
 });

@@ -97,8 +97,6 @@ export class OneNet {
     });
     const pongs = new Map<number, number>();
     const pings = new Map<number, number>();
-    // eslint-disable-next-line prefer-const -- the device's echo handler needs the overlay built after it
-    let overlay: Overlay;
     const device = new MemoryDevice({
       name: `mem-${name}`,
       maxWritten: 1_000,
@@ -107,15 +105,15 @@ export class OneNet {
         const seq = new DataView(p.buffer, p.byteOffset + 41, 4).getUint32(0);
         if (p[40] === PING) {
           const reply = echo(PONG, seq);
-          const src = p.slice(8, 24);
+          const [src, dst] = [p.slice(8, 24), p.slice(24, 40)];
           // Answer after the write returns, as a kernel would.
-          this.clock.setTimeout(() => device.inject(ipv6Packet(overlay.router.address, src, 64, reply)), 0);
+          this.clock.setTimeout(() => device.inject(ipv6Packet(dst, src, 64, reply)), 0);
         } else if (p[40] === PONG && !pongs.has(seq)) {
           pongs.set(seq, this.clock.now());
         }
       },
     });
-    overlay = new Overlay({
+    const overlay = new Overlay({
       clock: this.clock,
       logger: log.logger,
       x25519Private: id.x25519PrivateKey,
