@@ -3,6 +3,7 @@
 // goes silent (a pulled cable: found by the 43 s IHU deadline, checked every 10 s) and a link that
 // closes (TCP reset/FIN: rerouted at once). Traffic A→D is probed every 100 ms as a data plane would.
 import { SimNet } from '../test/router/sim.ts';
+import { emit } from './lib/emit.ts';
 
 async function outage(kind: 'silent' | 'closed'): Promise<number> {
   const net = new SimNet(4, { seed: 42, latencyMs: 5 });
@@ -35,5 +36,11 @@ async function outage(kind: 'silent' | 'closed'): Promise<number> {
 
 for (const kind of ['silent', 'closed'] as const) {
   const ms = await outage(kind);
-  console.log(JSON.stringify({ bench: 'reroute-mycelium-timers', failure: kind === 'silent' ? 'link goes silent' : 'link closes', outageMs: ms, virtualTime: true }));
+  emit({
+    bench: 'reroute-mycelium',
+    figure: kind === 'silent' ? 'reroute_ms' : 'reroute_closed_ms',
+    value: ms,
+    unit: 'ms',
+    what: `routers only (SimNet), square of Mycelium links with Mycelium's timers: time until A's route to D avoids the A–B link after it ${kind === 'silent' ? 'goes silent' : 'closes'} (virtual time; whole nodes: bench/reroute-native.ts)`,
+  });
 }

@@ -183,7 +183,7 @@ function checkMsgType(msgType: number): void {
     throw new RangeError(`msg_type must be an integer in 0..${MAX_MSG_TYPE}, got ${msgType}`);
   }
   if (isLinkLocalMsgType(msgType)) {
-    throw new RangeError(`msg_type ${msgType} is consumed by the peer manager (hello, ack, peer exchange, keepalive) and never reaches gossip`);
+    throw new RangeError(`msg_type ${msgType} is consumed by the peer manager (hello, ack, peer exchange, keepalive, overlay) and never reaches gossip`);
   }
 }
 
@@ -280,7 +280,7 @@ export class GossipEngine {
 
   /**
    * Registers a handler for one msg_type (core 3, 6–99, plugins 1000+); several per type are allowed and
-   * run in registration order. Returns the function that unregisters it. Types 1, 2, 4 and 5 never reach
+   * run in registration order. Returns the function that unregisters it. Types 1, 2, 4, 5, 90 and 91 never reach
    * gossip and are refused with a RangeError.
    */
   handle(msgType: number, handler: GossipHandler): () => void {

@@ -17,11 +17,22 @@ export const MsgType = {
   StateUpdate: 6,
   StateSyncRequest: 7,
   StateSyncResponse: 8,
+  /** Hypha only, between Hypha peers: one Babel control packet of the overlay (overlay.ts). */
+  OverlayControl: 90,
+  /** Hypha only, between Hypha peers: one Mycelium data packet of the overlay (overlay.ts). */
+  OverlayData: 91,
 } as const;
 
-/** msg_types the link layer consumes itself; every other type goes up to gossip. */
+/** msg_types the link layer consumes itself (the overlay's go to the overlay); every other type goes up to gossip. */
 export function isLinkLocalMsgType(t: number): boolean {
-  return t === MsgType.PeerHello || t === MsgType.PeerHelloAck || t === MsgType.PeerExchange || t === MsgType.Keepalive;
+  return (
+    t === MsgType.PeerHello ||
+    t === MsgType.PeerHelloAck ||
+    t === MsgType.PeerExchange ||
+    t === MsgType.Keepalive ||
+    t === MsgType.OverlayControl ||
+    t === MsgType.OverlayData
+  );
 }
 
 /** hop_count Micelio gives to gossiped messages it originates. */
