@@ -64,6 +64,7 @@ export const DATA_DIR_ENV = 'HYPHA_DATA_DIR';
 
 export const LOG_LEVEL_VALUES = ['debug', 'info', 'warn', 'error'] as const;
 export const LOG_FORMAT_VALUES = ['text', 'json'] as const;
+export const OVERLAY_LINKS_VALUES = ['both', 'native', 'mycelium'] as const;
 
 /** Mycelium's default ports (reference §2.2, §2.5). */
 export const MYCELIUM_TCP_LISTEN_PORT = 9651;
@@ -278,6 +279,20 @@ export const CONFIG_SCHEMA = {
       flag: 'handshake-timeout',
     }),
   },
+  overlay: {
+    links: option({
+      type: enumType(OVERLAY_LINKS_VALUES),
+      default: 'both',
+      help: 'which links carry the overlay: "both", "native" (Noise links to Hypha peers only; no Mycelium listener, peers or discovery) or "mycelium" (Mycelium links only)',
+      flag: 'overlay-links',
+    }),
+    native_hello_interval: option({
+      type: durationType({ minMs: 100, maxMs: 60_000 }),
+      default: '1s',
+      help: 'Babel Hello interval on native links to Hypha peers; a silent link is routed around after about 3.5 of them (Mycelium links keep Mycelium\'s 20 s)',
+      flag: 'native-hello-interval',
+    }),
+  },
   state: {
     tombstone_ttl: option({
       type: durationType({ minMs: 60_000, maxMs: MAX_TTL_MS }),
@@ -365,6 +380,7 @@ export type SshConfig = Config['ssh'];
 export type NetworkConfig = Config['network'];
 export type LoggingConfig = Config['logging'];
 export type StateConfig = Config['state'];
+export type OverlayConfig = Config['overlay'];
 /** Whether the node runs in a private network (both keys set; CROSS_CHECKS make it both or neither). */
 export function isPrivateNetwork(c: Pick<Config, 'network_name' | 'network_key_file'>): boolean {
   return c.network_name !== '' && c.network_key_file !== '';

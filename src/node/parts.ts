@@ -15,6 +15,8 @@ import { StateService } from '../state/service.ts';
 import { DesiredState } from '../state/desired.ts';
 import type { GossipPort } from '../state/ports.ts';
 import { Overlay } from '../dataplane/overlay.ts';
+import { NativeOverlayBridge, overlayLinkKinds } from '../dataplane/native-bridge.ts';
+import { nativeTimers } from '../router/neighbour.ts';
 import { logTunUnavailable, openTun, type TunDevice } from '../dataplane/tun.ts';
 import { MyceliumPeerManager } from '../peers/mycelium-peers.ts';
 import { privateNetwork, type PrivateNetwork } from '../link/mycelium-transport.ts';
@@ -269,6 +271,45 @@ export class OverlayPart implements NodePart {
 }
 
 /**
+ * The overlay over native links: every connected Hypha peer becomes a router neighbour, its Babel TLVs and
+ * data packets riding in msg_types 90/91 on the Noise link, with the fast native timers.
+ */
+export class NativeOverlayPart implements NodePart {
+  readonly name = 'native-overlay';
+  private readonly ctx: NodeContext;
+  private readonly peers: PeerManager;
+  private readonly overlayPart: OverlayPart;
+  private current: NativeOverlayBridge | undefined;
+
+  constructor(ctx: NodeContext, peers: PeerManager, overlay: OverlayPart) {
+    this.ctx = ctx;
+    this.peers = peers;
+    this.overlayPart = overlay;
+  }
+
+  /** The running bridge, or undefined before start / after stop. */
+  get bridge(): NativeOverlayBridge | undefined {
+    return this.current;
+  }
+
+  start(): void {
+    this.current = new NativeOverlayBridge({
+      peers: this.peers,
+      overlay: this.overlayPart.overlay,
+      clock: this.ctx.clock,
+      logger: this.ctx.logger,
+      timers: nativeTimers(this.ctx.config.overlay.native_hello_interval),
+    });
+    this.current.start();
+  }
+
+  stop(): void {
+    this.current?.stop();
+    this.current = undefined;
+  }
+}
+
+/**
  * Mycelium peers: the listener on [::]:<tcp_listen_port>, the static `peers`, link-local discovery unless
  * disabled, and the private network when network_name and network_key_file are set. Every link that comes
  * up becomes a neighbour of the overlay's router.
@@ -420,14 +461,16 @@ export function registerParts(ctx: NodeContext): NodePart[] {
   const state = new StatePart(ctx, gossip.engine, peers.manager);
   const partyline = new PartylinePart(ctx, peers.manager, gossip.engine, state);
   const overlay = new OverlayPart(ctx);
-  const mycelium = new MyceliumPeersPart(ctx, overlay);
+  const links = overlayLinkKinds(ctx.config.overlay.links);
+  const native = links.native ? new NativeOverlayPart(ctx, peers.manager, overlay) : undefined;
+  const mycelium = links.mycelium ? new MyceliumPeersPart(ctx, overlay) : undefined;
   const api = new ApiPart(ctx, nodeServices({
     identity: ctx.identity,
     clock: ctx.clock,
     overlay: () => overlay.overlay,
-    myceliumPeers: () => mycelium.manager,
+    myceliumPeers: () => mycelium?.manager,
   }));
   // Gossip and the state start before the peer manager connects anyone, so their handlers see the first
   // connects; they stop after the links close. The message bus will sit between mycelium-peers and api.
-  return [gossip, state, peers, partyline, overlay, mycelium, api];
+  return [gossip, state, peers, partyline, overlay, ...(native ? [native] : []), ...(mycelium ? [mycelium] : []), api];
 }

@@ -15,8 +15,8 @@ export interface ServiceSources {
   clock: Clock;
   /** The running overlay (throws if it is not running). */
   overlay(): Overlay;
-  /** The running Mycelium peer manager (throws if it is not running). */
-  myceliumPeers(): MyceliumPeerManager;
+  /** The running Mycelium peer manager; undefined when the overlay runs on native links only. */
+  myceliumPeers(): MyceliumPeerManager | undefined;
 }
 
 function route(r: RouteInfo): Route {
@@ -42,13 +42,17 @@ export function adminServices(src: ServiceSources): AdminServices {
       nodePubkey: toHex(id.x25519Public),
       nodeStartTime: startTime,
     }),
-    peers: () => src.myceliumPeers().peers(),
+    peers: () => src.myceliumPeers()?.peers() ?? [],
     addPeer: (endpoint) => {
-      const r = src.myceliumPeers().addPeer(endpoint);
+      const mgr = src.myceliumPeers();
+      if (!mgr) return { ok: false, error: { code: 'bad-endpoint', message: 'this node runs the overlay on native links only (overlay.links = "native"): it makes no Mycelium links' } };
+      const r = mgr.addPeer(endpoint);
       return peerChange(r.ok ? { ok: true } : r, 'exists');
     },
     removePeer: (endpoint) => {
-      const r = src.myceliumPeers().removePeer(endpoint);
+      const mgr = src.myceliumPeers();
+      if (!mgr) return { ok: false, error: { code: 'not-found', message: 'this node runs the overlay on native links only: it has no Mycelium peers' } };
+      const r = mgr.removePeer(endpoint);
       return peerChange(r.ok ? { ok: true } : r, 'not-found');
     },
     selectedRoutes: () => src.overlay().router.selectedRoutes().map(route),

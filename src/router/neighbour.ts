@@ -48,6 +48,20 @@ export const NATIVE_TIMERS: TimerProfile = Object.freeze({
   helloOnConnect: true,
 });
 
+/**
+ * The native profile for another Hello interval (config `native_hello_interval`), keeping the ratios chosen
+ * from measurements: IHUs every 3 Hellos, dead after 3.5 Hellos without an IHU, checked every half Hello.
+ */
+export function nativeTimers(helloIntervalMs: number): TimerProfile {
+  return Object.freeze({
+    ...NATIVE_TIMERS,
+    helloIntervalMs,
+    ihuIntervalMs: helloIntervalMs * 3,
+    deadAfterMs: Math.round(helloIntervalMs * 3.5),
+    deadCheckIntervalMs: Math.max(50, Math.round(helloIntervalMs / 2)),
+  });
+}
+
 /** Static link cost per transport, added to the smoothed RTT (reference §3.3). */
 export const STATIC_LINK_COST = Object.freeze({
   tcpIpv6: 10,

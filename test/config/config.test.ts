@@ -57,6 +57,7 @@ test('defaults', () => {
       write_timeout: 10_000,
       handshake_timeout: 10_000,
     },
+    overlay: { links: 'both', native_hello_interval: 1_000 },
     state: {
       tombstone_ttl: 86_400_000,
       gc_interval: 3_600_000,
