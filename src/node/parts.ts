@@ -38,7 +38,8 @@ export class PeersPart implements NodePart {
 
   constructor(ctx: NodeContext) {
     const net = ctx.config.network;
-    const logger = ctx.logger.child({ component: 'peers' });
+    // The peer manager tags its own lines with component "peers".
+    const logger = ctx.logger;
     this.manager = new PeerManager({
       identity: ctx.identity,
       clock: ctx.clock,
