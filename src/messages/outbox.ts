@@ -9,7 +9,7 @@ import type { Clock } from '../base/clock.ts';
 import type { Logger } from '../base/log.ts';
 import { bytesBucket, jsonBucket, type Bucket, type Store } from '../store/store.ts';
 import { formatIpv6, parseIpv6 } from '../wire/ipv6.ts';
-import { OutboundTransfer, type OutboundPhase, type OutboundSpec } from './outbound.ts';
+import type { OutboundPhase, OutboundSpec, OutboundTransfer } from './outbound.ts';
 import { base64, fromBase64, type MessageInfo } from './types.ts';
 
 export const PROGRESS_PERSIST_MS = 1_000;
