@@ -57,6 +57,12 @@ export const LOG_LEVEL_VALUES = ['debug', 'info', 'warn', 'error'] as const;
 export const LOG_FORMAT_VALUES = ['text', 'json'] as const;
 
 export const CONFIG_SCHEMA = {
+  topic_config: option({
+    type: pathType({ allowEmpty: true }),
+    default: '',
+    help: 'message-bus topic file in Mycelium\'s format (default action, allowed sources, forward sockets); "" = none',
+    flag: 'topic-config',
+  }),
   node: {
     name: option({
       type: stringType({ maxLength: 64, printable: true }, '<name>'),

@@ -243,6 +243,7 @@ export class MessageBus {
   private readonly completed: BoundedMap<string, Completed>;
   private readonly replyWaiters = new Map<string, ReplyWaiter>();
   private readonly writes = new Set<Promise<unknown>>();
+  private readonly stopping = new AbortController();
   private readonly loaded: OutboundTransfer[];
   private local: Uint8Array[] = [];
   private localTimer: Timer | undefined;
@@ -321,6 +322,7 @@ export class MessageBus {
     if (this.dataplane.onMessage === this.hook) this.dataplane.onMessage = undefined;
     this.sweepTimer?.cancel();
     this.localTimer?.cancel();
+    this.stopping.abort();
     this.outbox.stop();
     this.inbox.stop();
     for (const w of [...this.replyWaiters.values()]) w.finish('stopped');
@@ -408,9 +410,9 @@ export class MessageBus {
     return this.inbox.pop(opts);
   }
 
-  /** Messages waiting in the inbox. */
+  /** Messages waiting in the inbox to be popped. */
   get inboxCount(): number {
-    return this.inbox.count;
+    return this.inbox.visibleCount;
   }
 
   // Topics (the API's add/remove topic, sources, forward socket, default action). Every change is stored
@@ -788,7 +790,12 @@ export class MessageBus {
   }
 
   private async forward(entry: InboxEntry, msg: ReceivedMessage, path: string): Promise<void> {
-    const r = await forwardToSocket(path, msg.payload, { clock: this.clock, ...this.forwardOpts, maxReplyBytes: this.limits.maxMessageBytes });
+    const r = await forwardToSocket(path, msg.payload, {
+      clock: this.clock,
+      ...this.forwardOpts,
+      maxReplyBytes: this.limits.maxMessageBytes,
+      signal: this.stopping.signal,
+    });
     if (this.stopped) return;
     if (r.ok) {
       this.counters.forwarded++;

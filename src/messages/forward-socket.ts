@@ -13,6 +13,8 @@ export interface ForwardOptions {
   /** Then the whole reply must arrive within this. */
   replyTimeoutMs: number;
   maxReplyBytes: number;
+  /** Ends the exchange early (the node is stopping). */
+  signal?: AbortSignal;
 }
 
 export const FORWARD_WRITE_TIMEOUT_MS = 5_000;
@@ -29,13 +31,16 @@ export function forwardToSocket(path: string, payload: Uint8Array, opts: Forward
     let settled = false;
     let connected = false;
     const sock = createConnection({ path, allowHalfOpen: true });
+    const onAbort = (): void => finish(err('aborted', `forward socket ${path}: abandoned, the node is stopping`));
     const finish = (r: Result<Uint8Array>): void => {
       if (settled) return;
       settled = true;
       timer.cancel();
+      opts.signal?.removeEventListener('abort', onAbort);
       sock.destroy();
       resolve(r);
     };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     let timer = opts.clock.setTimeout(
       () => finish(err('write-timeout', `forward socket ${path}: could not ${connected ? 'write the message' : 'connect'} within ${opts.writeTimeoutMs} ms`)),
       opts.writeTimeoutMs,
@@ -60,6 +65,7 @@ export function forwardToSocket(path: string, payload: Uint8Array, opts: Forward
       if (bytes === 0) finish(err('no-reply', `forward socket ${path}: closed without a reply`));
       else finish(ok(new Uint8Array(Buffer.concat(chunks, bytes))));
     });
+    if (opts.signal?.aborted) queueMicrotask(onAbort);
     sock.on('error', (e: NodeJS.ErrnoException) => {
       const what = connected ? 'I/O error' : 'cannot connect';
       finish(err(connected ? 'io' : 'connect', `forward socket ${path}: ${what}: ${e.code ?? e.message}`));

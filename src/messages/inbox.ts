@@ -113,8 +113,16 @@ export class Inbox {
     }
   }
 
+  /** Every entry, including those still being stored or forwarded (what the limits count). */
   get count(): number {
     return this.entries.size;
+  }
+
+  /** Entries a pop can take. */
+  get visibleCount(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.visible) n++;
+    return n;
   }
 
   /** Every entry (for the bus to rebuild its table of completed messages). */
