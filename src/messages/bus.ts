@@ -153,6 +153,19 @@ export interface MessageBusCounters {
   storeFailures: number;
 }
 
+export interface MessageBusStats {
+  /** Accepted messages not yet popped (or being handed to a forward socket), and their bytes. */
+  inboxMessages: number;
+  inboxBytes: number;
+  /** Messages being sent or waiting for a sending slot, and their bytes. */
+  outboxMessages: number;
+  outboxBytes: number;
+  /** Messages being received (INIT seen, not yet complete), and the bytes they announced. */
+  receiving: number;
+  receivingBytes: number;
+  replyWaiters: number;
+}
+
 interface Completed {
   chunkCount: number;
   checksum: Uint8Array;
@@ -413,6 +426,19 @@ export class MessageBus {
   /** Messages waiting in the inbox to be popped. */
   get inboxCount(): number {
     return this.inbox.visibleCount;
+  }
+
+  /** Gauges for metrics and logs (the counters are in `counters`). */
+  stats(): MessageBusStats {
+    return {
+      inboxMessages: this.inbox.count,
+      inboxBytes: this.inbox.bytes,
+      outboxMessages: this.outbox.active.size,
+      outboxBytes: this.outbox.bytes,
+      receiving: this.partials.size,
+      receivingBytes: this.partialBytes,
+      replyWaiters: this.replyWaiters.size,
+    };
   }
 
   // Topics (the API's add/remove topic, sources, forward socket, default action). Every change is stored
@@ -686,7 +712,9 @@ export class MessageBus {
     }
     const now = this.clock.now();
     if (this.partials.size >= this.limits.maxPartialMessages || this.partialBytes + p.length > this.limits.maxPartialBytes) this.expirePartials(now - PARTIAL_IDLE_MS / 4);
-    if (this.partials.size >= this.limits.maxPartialMessages || this.partialBytes + p.length > this.limits.maxPartialBytes || !this.inbox.hasRoom(p.length)) {
+    // A reply someone is waiting for does not need room in the inbox.
+    const forWaiter = reply && this.replyWaiters.get(idHex)?.dstHex === toHex(src);
+    if (this.partials.size >= this.limits.maxPartialMessages || this.partialBytes + p.length > this.limits.maxPartialBytes || (!forWaiter && !this.inbox.hasRoom(p.length))) {
       // No ACK: the sender retries, and gets in once room frees up (or gives up at its deadline).
       this.counters.refusedFull++;
       this.log.debug({ id: idHex, src: formatIpv6(src), length: p.length }, 'message deferred: inbox or receive buffers full');

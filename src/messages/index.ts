@@ -8,6 +8,7 @@ export {
   MAX_WAIT_MS,
   type MessageBusCounters,
   type MessageBusLimits,
+  type MessageBusStats,
   type MessageBusOptions,
   type MessageOverlay,
   type PushRequest,

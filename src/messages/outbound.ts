@@ -110,7 +110,8 @@ export class OutboundTransfer {
   private readonly host: TransferHost;
   private readonly rtt: RttEstimator;
   private readonly tune: WindowTuning;
-  private readonly burst: boolean;
+  /** Sent whole in one round (see the header); such a transfer restarts from INIT after a node restart. */
+  readonly burst: boolean;
   private readonly state: Uint8Array;
   private readonly serialOf: Float64Array;
   private readonly sentAt: Float64Array;

@@ -54,7 +54,8 @@ export function outboxKey(idHex: string, reply: boolean): string {
 export class Outbox {
   readonly active = new Map<string, OutboundTransfer>();
   private readonly finished = new Map<string, FinishedEntry>();
-  private readonly queue: OutboundTransfer[] = [];
+  /** Transfers waiting for a slot, per destination, in push order. */
+  private readonly queues = new Map<string, OutboundTransfer[]>();
   private readonly running = new Map<string, number>();
   private runningTotal = 0;
   private readonly persistedAt = new Map<OutboundTransfer, number>();
@@ -147,12 +148,27 @@ export class Outbox {
   /** Starts `t` now if a slot is free, else queues it. */
   schedule(t: OutboundTransfer): void {
     t.armDeadline();
-    if (this.slotFree(t)) this.begin(t);
-    else this.queue.push(t);
+    if (this.slotFree(t.dstText)) {
+      this.begin(t);
+      return;
+    }
+    const q = this.queues.get(t.dstText);
+    if (q === undefined) this.queues.set(t.dstText, [t]);
+    else q.push(t);
   }
 
-  private slotFree(t: OutboundTransfer): boolean {
-    return this.runningTotal < this.limits.maxActiveTotal && (this.running.get(t.dstText) ?? 0) < this.limits.maxActivePerDestination;
+  private slotFree(dst: string): boolean {
+    return this.runningTotal < this.limits.maxActiveTotal && (this.running.get(dst) ?? 0) < this.limits.maxActivePerDestination;
+  }
+
+  /** Starts the next waiting transfer for `dst`, if any; true if one started. */
+  private startNext(dst: string): boolean {
+    const q = this.queues.get(dst);
+    if (q === undefined || !this.slotFree(dst)) return false;
+    const t = q.shift()!;
+    if (q.length === 0) this.queues.delete(dst);
+    this.begin(t);
+    return true;
   }
 
   private begin(t: OutboundTransfer): void {
@@ -207,12 +223,18 @@ export class Outbox {
       this.finished.set(key, { record });
       this.track(this.meta.put(key, record));
       this.track(this.data.delete(key));
-      const qi = this.queue.indexOf(t);
-      if (qi >= 0) this.queue.splice(qi, 1);
-      else this.release(t);
+      const q = this.queues.get(t.dstText);
+      const qi = q === undefined ? -1 : q.indexOf(t);
+      if (qi >= 0) {
+        q!.splice(qi, 1);
+        if (q!.length === 0) this.queues.delete(t.dstText);
+      } else this.release(t);
       this.onFinished(t);
       return;
     }
+    // Only the progress of a transfer too large to go out in one round is worth keeping (a burst simply
+    // starts again after a restart, as does a record still saying "queued").
+    if (t.burst || t.phase === 'queued') return;
     if (!phaseChanged && now - (this.persistedAt.get(t) ?? 0) < PROGRESS_PERSIST_MS) return;
     this.persistedAt.set(t, now);
     this.track(this.meta.put(key, this.record(t)));
@@ -223,15 +245,9 @@ export class Outbox {
     if (n <= 0) this.running.delete(t.dstText);
     else this.running.set(t.dstText, n);
     this.runningTotal--;
-    for (let i = 0; i < this.queue.length; i++) {
-      const q = this.queue[i];
-      if (this.slotFree(q)) {
-        this.queue.splice(i, 1);
-        this.begin(q);
-        if (this.runningTotal >= this.limits.maxActiveTotal) break;
-        i--;
-      }
-    }
+    // The freed slot goes to the same destination first, else to another one held back by the total.
+    if (this.startNext(t.dstText)) return;
+    for (const dst of this.queues.keys()) if (this.startNext(dst)) return;
   }
 
   /** Drops statuses of messages finished longer than STATUS_RETENTION_MS ago. */
