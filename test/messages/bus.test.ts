@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { blake3 } from '@noble/hashes/blake3.js';
 import { toHex } from '../../src/base/bytes.ts';
 import { inboundMessageJson, type MessageInfo, type TransmissionState } from '../../src/messages/types.ts';
-import { encodeMessagePacket, MSG_FLAG_INIT } from '../../src/wire/mycelium/message.ts';
+import { decodeMessagePacket, encodeMessagePacket, MSG_FLAG_INIT, type MessagePacket } from '../../src/wire/mycelium/message.ts';
 import { BusNet, bytes, utf8 } from './helpers.ts';
 
 function stateName(s: TransmissionState): string {
@@ -237,6 +238,14 @@ test('to an unreachable destination the status becomes aborted at the deadline t
   const net = await line(2);
   const [a] = net.nodes;
   const nowhere = '4ff:1:2:3::9';
+  const sent: MessagePacket[] = [];
+  const dp = a.overlay.dataplane;
+  const orig = dp.sendMessage.bind(dp);
+  dp.sendMessage = (dst, payload) => {
+    const d = decodeMessagePacket(payload);
+    if (d.ok) sent.push(d.value);
+    return orig(dst, payload);
+  };
   const r = await a.bus.push({ dst: { ip: nowhere }, payload: bytes(5000), deadlineMs: 7_000 });
   assert.ok(r.ok);
   const s0 = a.bus.status(r.value.id);
@@ -248,6 +257,12 @@ test('to an unreachable destination the status becomes aborted at the deadline t
   const s2 = a.bus.status(r.value.id);
   assert.ok(s2.ok && s2.value.state === 'aborted');
   assert.equal(a.bus.counters.aborted, 1);
+  // The receiver is told, once, and then the bus goes quiet about it.
+  assert.equal(sent.at(-1)?.kind, 'aborted');
+  assert.equal(sent.filter((p) => p.kind === 'aborted').length, 1);
+  const n = sent.length;
+  await net.clock.advance(60_000);
+  assert.equal(sent.length, n);
   await net.stop();
 });
 
@@ -270,17 +285,44 @@ test('the receiver restarts after accepting a message it had not handed out: the
   await net.stop();
 });
 
+test('ABORTED from the sender drops the partial message being received', async () => {
+  const net = await line(2);
+  const [a, b] = net.nodes;
+  const id = Buffer.from('00112233445566ff', 'hex');
+  b.bus.receivePacket(encodeMessagePacket({ kind: 'init', id, flags: MSG_FLAG_INIT, length: 100_000, topic: new Uint8Array(0), topicLength: 0 }), a.address, b.address);
+  assert.deepEqual([b.bus.stats().receiving, b.bus.stats().receivingBytes], [1, 100_000]);
+  b.bus.receivePacket(encodeMessagePacket({ kind: 'aborted', id, flags: 0x2000 }), a.address, b.address);
+  assert.deepEqual([b.bus.stats().receiving, b.bus.stats().receivingBytes], [0, 0]);
+  await net.stop();
+});
+
 test('a repeated INIT, CHUNK or DONE for a message already taken is acknowledged, not taken twice', async () => {
   const net = await line(2);
   const [a, b] = net.nodes;
-  const r = await a.bus.push({ dst: { ip: b.ip }, payload: utf8('once') });
+  const data = utf8('once');
+  const r = await a.bus.push({ dst: { ip: b.ip }, payload: data });
   assert.ok(r.ok);
   await net.until(() => b.bus.inboxCount === 1, 'accepted');
+  const acks: MessagePacket[] = [];
+  const dp = b.overlay.dataplane;
+  const orig = dp.sendMessage.bind(dp);
+  dp.sendMessage = (dst, payload) => {
+    const d = decodeMessagePacket(payload);
+    if (d.ok) acks.push(d.value);
+    return orig(dst, payload);
+  };
   const id = Buffer.from(r.value.id, 'hex');
-  b.bus.receivePacket(encodeMessagePacket({ kind: 'init', id, flags: MSG_FLAG_INIT, length: 4, topic: new Uint8Array(0), topicLength: 0 }), a.address, b.address);
+  const again = (p: MessagePacket): void => b.bus.receivePacket(encodeMessagePacket(p), a.address, b.address);
+  again({ kind: 'init', id, flags: MSG_FLAG_INIT, length: 4, topic: new Uint8Array(0), topicLength: 0 });
+  again({ kind: 'chunk', id, flags: 0x1000, index: 0, offset: 0, size: 4, data });
+  again({ kind: 'done', id, flags: 0x4000, chunkCount: 1, checksum: blake3(data) });
   await net.clock.advance(1_000);
   assert.equal(b.bus.inboxCount, 1);
   assert.equal(b.bus.counters.duplicates, 1);
+  // INIT-ACK, then DONE-ACK with the checksum as proof, CHUNK-ACK, DONE-ACK.
+  assert.deepEqual(acks.map((p) => p.kind), ['init', 'done', 'chunk', 'done']);
+  const doneAck = acks[1];
+  assert.ok(doneAck.kind === 'done' && Buffer.from(doneAck.checksum).equals(Buffer.from(blake3(data))));
   await net.stop();
 });
 

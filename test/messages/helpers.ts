@@ -8,6 +8,7 @@ import { Overlay } from '../../src/dataplane/overlay.ts';
 import { MemoryWire } from '../../src/link/memory.ts';
 import { MessageBus, type MessageBusOptions } from '../../src/messages/bus.ts';
 import { MemoryBacking, MemoryStore } from '../../src/store/memory.ts';
+import type { Store } from '../../src/store/store.ts';
 import { formatIpv6 } from '../../src/wire/ipv6.ts';
 
 /** A small seeded PRNG, so lossy runs replay exactly. */
@@ -25,7 +26,7 @@ export function seeded(seed: number): () => number {
 export interface BusNode {
   keys: { privateKey: Uint8Array; publicKey: Uint8Array };
   backing: MemoryBacking;
-  store: MemoryStore;
+  store: Store;
   overlay: Overlay;
   bus: MessageBus;
   ip: string;
@@ -47,10 +48,13 @@ export class BusNet {
   readonly links: { i: number; j: number; spec: LinkSpec; wire: MemoryWire }[] = [];
   private readonly logger: Logger;
   private readonly extras: BusExtras[];
+  private readonly makeStore: ((i: number) => Store) | undefined;
 
-  constructor(n: number, opts: { clock?: VirtualClock; logger?: Logger; extras?: (i: number) => BusExtras } = {}) {
+  /** `store` opens node i's store (again after a restart); default: memory on the node's backing. */
+  constructor(n: number, opts: { clock?: VirtualClock; logger?: Logger; extras?: (i: number) => BusExtras; store?: (i: number) => Store } = {}) {
     this.clock = opts.clock ?? new VirtualClock(1_700_000_000_000);
     this.logger = opts.logger ?? silentLogger();
+    this.makeStore = opts.store;
     this.extras = Array.from({ length: n }, (_, i) => opts.extras?.(i) ?? {});
     for (let i = 0; i < n; i++) {
       const keys = generateX25519();
@@ -61,7 +65,7 @@ export class BusNet {
 
   private build(i: number, keys: BusNode['keys'], backing: MemoryBacking): BusNode {
     const overlay = new Overlay({ clock: this.clock, logger: this.logger, x25519Private: keys.privateKey, x25519Public: keys.publicKey });
-    const store = new MemoryStore(backing);
+    const store = this.makeStore?.(i) ?? new MemoryStore(backing);
     const bus = new MessageBus({ clock: this.clock, logger: this.logger, store, overlay, ...this.extras[i] });
     const address = overlay.router.address;
     return { keys, backing, store, overlay, bus, ip: formatIpv6(address), address, pk: Buffer.from(keys.publicKey).toString('hex') };
@@ -124,6 +128,7 @@ export class BusNet {
     const old = this.nodes[i];
     await old.bus.stop();
     old.overlay.stop();
+    await old.store.close();
     const mine = this.links.filter((l) => l.i === i || l.j === i);
     for (const l of mine) l.wire.close('node restart');
     const node = this.build(i, old.keys, old.backing);
@@ -143,6 +148,7 @@ export class BusNet {
     for (const n of this.nodes) {
       await n.bus.stop();
       n.overlay.stop();
+      await n.store.close();
     }
     for (const l of this.links) l.wire.close('test over');
   }
