@@ -507,11 +507,13 @@ export class MessageBus {
     if (full !== undefined) return busError('outbox-full', full);
     // The caller may reuse its buffer; the transfer reads chunks from this copy until it is acknowledged.
     const data = Uint8Array.from(payload);
+    // Anything in our /64 is us; ACKs come back from our own address.
+    const to = subnetContains(this.router.subnet, dst) ? this.router.address : dst;
     const now = this.clock.now();
     const t = this.makeTransfer({
       id: Uint8Array.from(id),
       reply,
-      dst: Uint8Array.from(dst),
+      dst: Uint8Array.from(to),
       topic: Uint8Array.from(topic),
       data,
       checksum: blake3(data),

@@ -4,13 +4,14 @@
 //   INIT ──INIT-ACK──▶ CHUNKs (window) ──all CHUNK-ACKs──▶ DONE ──DONE-ACK──▶ received ──READ──▶ read
 //                                         any phase, at the caller's deadline ──▶ ABORTED sent, aborted
 //
-// - Window: slow start from INITIAL_WINDOW chunks, +1 per ACK up to ssthresh, then +1 per window; halved
-//   by 30 % (CUBIC's factor: overlay loss is often not congestion) once per loss episode. Every CHUNK-ACK is selective, so losses are found as TCP's RACK finds them: a
-//   chunk is lost when a chunk sent after it has been acknowledged and it has been out for more than a
-//   round trip plus a quarter. When no ACK comes for two round trips, one probe (the next chunk beyond
-//   the window, or the newest one again) brings the ACK that reveals which ones were lost. The retransmission timeout (rtt.ts) is the
-//   last resort; it shrinks the window to MIN_WINDOW.
-// - A message of at most BURST_CHUNKS chunks goes out whole — INIT, every chunk, DONE — and comes back
+// - Window: slow start from initialWindow chunks, +1 per ACK up to ssthresh, then +1 per window; cut by
+//   30 % (CUBIC's factor: overlay loss is often not congestion) once per loss episode, to minWindow after a
+//   timeout. Every CHUNK-ACK is selective, so losses are found as TCP's RACK finds them: a chunk is lost
+//   once a chunk sent after it has been acknowledged and it has been out for more than a round trip plus
+//   a quarter. When no ACK comes for two round trips, one probe (the next chunk beyond the window, or the
+//   newest one again) brings the ACK that shows which were lost. The retransmission timeout (rtt.ts) is
+//   the last resort.
+// - A message of at most burstChunks chunks goes out whole — INIT, every chunk, DONE — and comes back
 //   acknowledged in one round trip instead of three. Receivers process a path's packets in order; if
 //   anything is lost the normal rules take over. Until some ACK arrives, a resend repeats the whole round.
 // - A DONE-ACK whose checksum matches ends the transfer in any phase: it proves the receiver holds the

@@ -18,7 +18,7 @@ import { MyceliumPeerManager } from '../../src/peers/mycelium-peers.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
 import { formatIpv6, parseIpv6 } from '../../src/wire/ipv6.ts';
 import { waitFor } from '../helpers/poll.ts';
-import { bytes } from '../messages/helpers.ts';
+import { bytes, subnet64Of } from '../messages/helpers.ts';
 
 const BIN = process.env.MYCELIUM_BIN;
 const SKIP = 'MYCELIUM_BIN is not set: build threefoldtech/mycelium (myceliumd) and point MYCELIUM_BIN at the binary to run the message-bus interop test';
@@ -126,7 +126,7 @@ test('message bus ↔ Rust Mycelium: both directions, sizes around the chunk edg
     await waitFor(() => overlay.router.lookup(rustIp).kind === 'selected', 'route to the Rust node', 30_000);
     await pollRust('Rust route to Hypha', async () => {
       const sel = (await (await fetch(`${rust.api}/admin/routes/selected`)).json()) as { subnet: string }[];
-      return sel.some((r) => r.subnet.startsWith(ourIp.split(':').slice(0, 4).join(':')));
+      return sel.some((r) => r.subnet === subnet64Of(ourIp));
     });
 
     // Hypha → Rust. 1,400 bytes is the size Mycelium cannot send to itself (1,300 + 100).

@@ -4,7 +4,7 @@ import { blake3 } from '@noble/hashes/blake3.js';
 import { toHex } from '../../src/base/bytes.ts';
 import { inboundMessageJson, type MessageInfo, type TransmissionState } from '../../src/messages/types.ts';
 import { decodeMessagePacket, encodeMessagePacket, MSG_FLAG_INIT, type MessagePacket } from '../../src/wire/mycelium/message.ts';
-import { BusNet, bytes, utf8 } from './helpers.ts';
+import { BusNet, bytes, otherInSubnet, subnet64Of, utf8 } from './helpers.ts';
 
 function stateName(s: TransmissionState): string {
   return typeof s === 'string' ? s : 'sending';
@@ -180,7 +180,7 @@ test('a topic allow-list refuses a source outside it; a source inside and replie
   const net = await line(3);
   const [a, b, c] = net.nodes;
   // B only takes "secure" from C's /64.
-  const cSubnet = `${c.ip.split(':').slice(0, 4).join(':')}::/64`;
+  const cSubnet = subnet64Of(c.ip);
   assert.ok((await b.bus.addTopicSource(utf8('secure'), cSubnet)).ok);
   assert.deepEqual(b.bus.topicSources(utf8('secure')), { ok: true, value: [cSubnet] });
   const fromA = await a.bus.push({ dst: { ip: b.ip }, topic: utf8('secure'), payload: utf8('let me in'), deadlineMs: 5_000 });
@@ -371,6 +371,11 @@ test('a message to ourselves is delivered through the same machinery', async () 
   const got = await net.settleOn(a.bus.pop({ timeoutMs: 10_000 }), 'own message');
   assert.ok(got.ok && got.value && got.value.srcIp === a.ip && got.value.payload.length === 20_000);
   await net.until(() => { const s = a.bus.status(r.value.id); return s.ok && s.value.state === 'read'; }, 'read');
+  // Any address in our /64 is us too.
+  const other = otherInSubnet(a.ip);
+  const r2 = await a.bus.push({ dst: { ip: other }, payload: utf8('also me') });
+  assert.ok(r2.ok);
+  await net.until(() => { const s = a.bus.status(r2.value.id); return s.ok && s.value.state === 'received'; }, 'own /64 received');
   await net.stop();
 });
 

@@ -9,7 +9,7 @@ import { MemoryWire } from '../../src/link/memory.ts';
 import { MessageBus, type MessageBusOptions } from '../../src/messages/bus.ts';
 import { MemoryBacking, MemoryStore } from '../../src/store/memory.ts';
 import type { Store } from '../../src/store/store.ts';
-import { formatIpv6 } from '../../src/wire/ipv6.ts';
+import { formatIpv6, maskPrefix, parseIpv6 } from '../../src/wire/ipv6.ts';
 
 /** A small seeded PRNG, so lossy runs replay exactly. */
 export function seeded(seed: number): () => number {
@@ -168,3 +168,15 @@ export function bytes(n: number, seed = 7): Uint8Array {
 }
 
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** The /64 of an overlay address, as CIDR text. */
+export function subnet64Of(ip: string): string {
+  return `${formatIpv6(maskPrefix(parseIpv6(ip)!, 64))}/64`;
+}
+
+/** Another address in the /64 of `ip`. */
+export function otherInSubnet(ip: string): string {
+  const b = parseIpv6(ip)!;
+  b[15] ^= 0x5a;
+  return formatIpv6(b);
+}
