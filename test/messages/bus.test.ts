@@ -230,7 +230,6 @@ test('with 10 % loss on a link a 1 MiB message arrives intact before its deadlin
   assert.ok(s.ok && s.value.state !== 'aborted');
   // Loss was real and repaired by retransmission.
   assert.ok(a.bus.counters.chunkRetransmits > 50, `retransmitted ${a.bus.counters.chunkRetransmits} chunks`);
-  console.log(`# 10 % loss, 1 MiB: ${(net.clock.now() - start) / 1000} s virtual, ${a.bus.counters.chunkRetransmits} chunk retransmissions, ${a.bus.counters.timeouts} timeouts`);
   await net.stop();
 });
 
