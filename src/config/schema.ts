@@ -163,6 +163,12 @@ export const CONFIG_SCHEMA = {
     help: 'file holding a bearer token every API request must carry; "" = no token',
     flag: 'api-token-file',
   }),
+  topic_config: option({
+    type: pathType({ allowEmpty: true }),
+    default: '',
+    help: 'message-bus topic file in Mycelium\'s format (default action, allowed sources, forward sockets); "" = none',
+    flag: 'topic-config',
+  }),
   node: {
     name: option({
       type: stringType({ maxLength: 64, printable: true }, '<name>'),

@@ -41,6 +41,7 @@ test('defaults', () => {
     network_key_file: '',
     api_addr: '127.0.0.1:8989',
     api_token_file: '',
+    topic_config: '',
     node: { name: 'box', tags: [], data_dir: '/home/u/.hypha' },
     ssh: { listen: '127.0.0.1:2222', max_sessions: 64, idle_timeout: 1_800_000 },
     network: {
@@ -374,4 +375,9 @@ test('loadConfig: --config must exist; the default file lives in the data dir an
   await assert.rejects(loadConfig({ configPath: base, context: ctx }), /cannot read the config file: is a directory/);
   await writeFile(join(dataDir, 'config.toml'), '[network\n');
   await assert.rejects(loadConfig({ flags: { 'node.data_dir': dataDir }, context: ctx }), /config\.toml:1:\d+: TOML syntax error/);
+});
+
+test('topic_config: the message-bus topic file, from the file or --topic-config, with ~ expanded', () => {
+  assert.equal(buildConfig({ file: { path: 'c.toml', text: 'topic_config = "~/topics.toml"\n' }, context: { homeDir: '/home/u', hostname: 'b' } }).topic_config, '/home/u/topics.toml');
+  assert.equal(buildConfig({ flags: { topic_config: '/etc/t.toml' }, context: { homeDir: '/h', hostname: 'b' } }).topic_config, '/etc/t.toml');
 });
