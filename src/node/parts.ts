@@ -26,6 +26,8 @@ import { isPrivateNetwork, MYCELIUM_TCP_LISTEN_PORT } from '../config/schema.ts'
 import { readApiTokenFile, readNetworkKeyFile } from '../config/secret-files.ts';
 import { splitHostPort } from '../config/hostport.ts';
 import { ApiServer } from '../api/server.ts';
+import { MessageBus } from '../messages/bus.ts';
+import { loadTopicFile } from '../messages/topic-file.ts';
 import type { NodeServices } from '../api/services.ts';
 import type { Logger } from '../base/log.ts';
 import { nodeServices } from './services.ts';
@@ -207,9 +209,6 @@ function peerSummary(p: { nodeId: string; listenAddr: string; remoteAddress: str
   return { nodeId: p.nodeId, address: p.listenAddr || p.remoteAddress, direction: p.direction, kind: p.version };
 }
 
-/** Handles message-bus payloads (data packets of type 1) addressed to this node. */
-export type OverlayMessageHandler = (payload: Uint8Array, src: Uint8Array, dst: Uint8Array) => void;
-
 /**
  * The overlay: router + data plane keyed with the node's X25519 identity, and the TUN device (unless
  * `no_tun`). Without the privilege to create the device it logs one ERROR saying how to fix that and runs as
@@ -217,8 +216,6 @@ export type OverlayMessageHandler = (payload: Uint8Array, src: Uint8Array, dst: 
  */
 export class OverlayPart implements NodePart {
   readonly name = 'overlay';
-  /** Set by the message bus (before or after start): receives every message-bus payload for this node. */
-  messageHandler: OverlayMessageHandler | undefined;
   private readonly ctx: NodeContext;
   private readonly log: Logger;
   private current: Overlay | undefined;
@@ -253,7 +250,6 @@ export class OverlayPart implements NodePart {
       x25519Private: identity.x25519PrivateKey,
       x25519Public: identity.x25519Public,
       device: this.tun,
-      onMessage: (payload, src, dst) => this.messageHandler?.(payload, src, dst),
     });
     this.log.info({ address: identity.addressText, subnet: nodeSubnetText(identity.x25519Public), tun: this.tun?.name ?? 'off' },
       `overlay address ${identity.addressText}${this.tun ? ` on ${this.tun.name}` : ' (no TUN)'}`);
@@ -411,6 +407,41 @@ function listenError(e: unknown, port: number): Error {
 }
 
 /** The HTTP API on api_addr (off when it is ""), serving the node through NodeServices. */
+/** The message bus (Mycelium's message protocol over the overlay), inbox and outbox in the store. */
+export class MessagesPart implements NodePart {
+  readonly name = 'messages';
+  private readonly ctx: NodeContext;
+  private readonly overlayPart: OverlayPart;
+  private current: MessageBus | undefined;
+
+  constructor(ctx: NodeContext, overlay: OverlayPart) {
+    this.ctx = ctx;
+    this.overlayPart = overlay;
+  }
+
+  /** The running bus; throws before start and after stop. */
+  get bus(): MessageBus {
+    if (this.current === undefined) throw new Error('the message bus is not running');
+    return this.current;
+  }
+
+  async start(): Promise<void> {
+    const c = this.ctx.config;
+    const topicFile = c.topic_config === '' ? undefined : await loadTopicFile(c.topic_config);
+    this.current = new MessageBus({ clock: this.ctx.clock, logger: this.ctx.logger, store: this.ctx.store, overlay: this.overlayPart.overlay, topicFile });
+    await this.current.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.current?.stop();
+    this.current = undefined;
+  }
+
+  describe(): Record<string, unknown> {
+    return this.current ? { inbox: this.current.inboxCount } : {};
+  }
+}
+
 export class ApiPart implements NodePart {
   readonly name = 'api';
   readonly services: NodeServices;
@@ -465,6 +496,7 @@ export function registerParts(ctx: NodeContext): NodePart[] {
   const links = overlayLinkKinds(ctx.config.overlay.links);
   const native = links.native ? new NativeOverlayPart(ctx, peers.manager, overlay) : undefined;
   const mycelium = links.mycelium ? new MyceliumPeersPart(ctx, overlay) : undefined;
+  const messages = new MessagesPart(ctx, overlay);
   const api = new ApiPart(ctx, nodeServices({
     identity: ctx.identity,
     clock: ctx.clock,
@@ -472,6 +504,6 @@ export function registerParts(ctx: NodeContext): NodePart[] {
     myceliumPeers: () => mycelium?.manager,
   }));
   // Gossip and the state start before the peer manager connects anyone, so their handlers see the first
-  // connects; they stop after the links close. The message bus will sit between mycelium-peers and api.
-  return [gossip, state, peers, partyline, overlay, ...(native ? [native] : []), ...(mycelium ? [mycelium] : []), api];
+  // connects; they stop after the links close.
+  return [gossip, state, peers, partyline, overlay, messages, ...(native ? [native] : []), ...(mycelium ? [mycelium] : []), api];
 }

@@ -167,3 +167,13 @@ test('a second hypha on the same data dir exits 1 naming the first', async (t) =
   assert.match(second.stderr, new RegExp(`another hypha process \\(pid ${node.child.pid}\\) is using the data dir`));
   assert.equal(await stopWith(node, 'SIGTERM'), 0);
 });
+
+test('a malformed topic file stops hypha run with exit 2, naming the file and the line', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'hypha-topics-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const topics = join(dir, 'topics.toml');
+  await writeFile(topics, 'default = "Accept"\n\n["example.topic"]\nsubnets = ["400::/300"]\n');
+  const r = await hyphaInProcess(['run', '--data-dir', dir, '--topic-config', topics]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /topic_config.*topics\.toml:4/);
+});

@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { captureLogger } from '../../src/base/log.ts';
 import { buildConfig } from '../../src/config/load.ts';
 import { HyphaNode } from '../../src/node/node.ts';
-import type { OverlayPart, PeersPart } from '../../src/node/parts.ts';
-import { formatIpv6 } from '../../src/wire/ipv6.ts';
+import type { MessagesPart, OverlayPart, PeersPart } from '../../src/node/parts.ts';
 import { nodeSubnetText } from '../../src/identity/address.ts';
 
 async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
@@ -46,15 +45,16 @@ test('with overlay.links = "native", two nodes route overlay messages over their
   const b = await node(t, base, 'b', { 'overlay.links': 'native' });
   const a = await node(t, base, 'a', { 'overlay.links': 'native', 'network.bootstrap': [b.peers.listenAddress!] });
   assert.equal(a.n.part('mycelium-peers'), undefined, 'no Mycelium links in native-only mode');
-  const got: string[] = [];
-  b.n.part<OverlayPart>('overlay')!.messageHandler = (payload, src) => got.push(`${formatIpv6(src)} ${Buffer.from(payload).toString()}`);
   const bSubnet = nodeSubnetText(b.n.identity.x25519Public);
   await waitFor('A has a selected route to B over the native link', () =>
     a.overlay().router.selectedRoutes().some((r) => r.subnet === bSubnet));
   assert.ok(a.overlay().router.neighbourInfo().some((n) => n.kind === 'native'), 'the neighbour is a native one');
-  assert.equal(a.overlay().dataplane.sendMessage(b.n.identity.address, Buffer.from('over noise')), true);
-  await waitFor('B received the message', () => got.length > 0);
-  assert.deepEqual(got, [`${a.n.identity.addressText} over noise`]);
+  const sent = await a.n.part<MessagesPart>('messages')!.bus.push({ dst: { ip: b.n.identity.addressText }, payload: Buffer.from('over noise') });
+  assert.ok(sent.ok, sent.ok ? '' : sent.error.message);
+  const got = await b.n.part<MessagesPart>('messages')!.bus.pop({ timeoutMs: 20_000 });
+  assert.ok(got.ok && got.value, 'B received the message');
+  assert.equal(got.value.srcIp, a.n.identity.addressText);
+  assert.equal(Buffer.from(got.value.payload).toString(), 'over noise');
 });
 
 test('with overlay.links = "mycelium", native peers carry chat and gossip but no overlay', async (t) => {
