@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { spawnHypha, type Running } from '../cli/helpers.ts';
 import { openShell, type PartylineShell } from '../helpers/ssh-shell.ts';
+import { sshUserKey } from '../helpers/ssh-keys.ts';
 
-const user = ssh2.utils.generateKeyPairSync('ed25519');
+const user = sshUserKey();
 
 interface Proc {
   dir: string;
