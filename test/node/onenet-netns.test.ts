@@ -13,6 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import type { HyphaPeers } from '../../src/api/services.ts';
 import {
   HYPHA_BIN, NETNS_API, hyphaNetnsSkipReason, myceliumEndpoint, nativeAddr, pingSteady, pingUntilAnswered, rerouteSquare,
   startHyphaInNetns, stopCleanly, tcpEchoOverOverlay, viaAddress, waitForRoute,
@@ -23,11 +24,6 @@ import { NetnsLab, waitFor } from '../helpers/netns.ts';
 const ECHO_BYTES = 256 * 1024;
 /** Give-up point for the reroute on native links (it takes about 4 s): generous for a loaded machine. */
 const NATIVE_REROUTE_DEADLINE_MS = 30_000;
-
-interface HyphaPeersJson {
-  native: { nodeId: string; direction: string; version: string; hypha: boolean; linkCost: number | null; link: string | null }[];
-  mycelium: { endpoint: string; type: string; connectionState: string; linkCost: number | null; link: string | null }[];
-}
 
 test('one network: A–B–C over native links, D on Mycelium links only peered with C; ping, TCP and D\'s route to A', { timeout: 90_000 }, async (t) => {
   const why = await hyphaNetnsSkipReason();
@@ -52,22 +48,11 @@ test('one network: A–B–C over native links, D on Mycelium links only peered 
   t.diagnostic(`first ping A → D answered after ${Math.round(firstMs)} ms (route discovery included)`);
   await pingSteady(nsA, d.address);
 
-  // A TCP transfer from A to a server on D's overlay address: 256 KiB echoed back intact.
-  assert.deepEqual(await tcpEchoOverOverlay(d, nsA, ECHO_BYTES), { bytes: ECHO_BYTES, same: true });
-
-  // A reaches D over its native link to B; D's view of A's /64: selected, through its Mycelium link to C.
-  const aRoute = await waitForRoute(a, d, 'a route to D over the native link to B', (r) => viaAddress(r, ab.b.ipv6));
-  assert.match(aRoute.nextHop, /^NATIVE /, `A's next hop towards D is a native link: ${aRoute.nextHop}`);
-  const dRoute = await waitForRoute(d, a, 'a route to A through C', (r) => viaAddress(r, cd.a.ipv6));
-  assert.equal(dRoute.subnet, a.subnet, 'D selected A\'s own /64');
-  assert.match(dRoute.nextHop, new RegExp(`^TCP \\[${cd.b.ipv6}\\]:\\d+ <-> \\[${cd.a.ipv6}\\]:9651$`), 'through D\'s tcp:// link to C');
-  assert.equal(typeof dRoute.metric, 'number', `a finite metric: ${JSON.stringify(dRoute)}`);
-
   // C bridges the two kinds: `hypha peers list` shows its native peer B and its Mycelium peer D, each with a cost.
   const peers = await waitFor('C lists B (native, with a cost) and D (Mycelium, with a cost)', async () => {
     const r = await nsC.exec(process.execPath, [HYPHA_BIN, 'peers', 'list', '--json', '--api-addr', NETNS_API]);
     assert.equal(r.code, 0, r.stderr);
-    const p = JSON.parse(r.stdout) as HyphaPeersJson;
+    const p = JSON.parse(r.stdout) as HyphaPeers;
     return p.native.some((x) => x.nodeId === b.nodeId && x.linkCost !== null) && p.mycelium.some((x) => x.linkCost !== null) ? p : undefined;
   }, 30_000, 250);
   const nb = peers.native.find((x) => x.nodeId === b.nodeId)!;
@@ -82,6 +67,17 @@ test('one network: A–B–C over native links, D on Mycelium links only peered 
   assert.match(table, new RegExp(`\\nnative\\s+${b.nodeId.slice(0, 16)}\\s`));
   assert.match(table, /\nmycelium\s+/);
   t.diagnostic(`C's hypha peers list:\n${table}`);
+
+  // A reaches D over its native link to B; D's view of A's /64: selected, through its Mycelium link to C.
+  const aRoute = await waitForRoute(a, d, 'a route to D over the native link to B', (r) => viaAddress(r, ab.b.ipv6));
+  assert.match(aRoute.nextHop, /^NATIVE /, `A's next hop towards D is a native link: ${aRoute.nextHop}`);
+  const dRoute = await waitForRoute(d, a, 'a route to A through C', (r) => viaAddress(r, cd.a.ipv6));
+  assert.equal(dRoute.subnet, a.subnet, 'D selected A\'s own /64');
+  assert.match(dRoute.nextHop, new RegExp(`^TCP \\[${cd.b.ipv6}\\]:\\d+ <-> \\[${cd.a.ipv6}\\]:9651$`), 'through D\'s tcp:// link to C');
+  assert.equal(typeof dRoute.metric, 'number', `a finite metric: ${JSON.stringify(dRoute)}`);
+
+  // A TCP transfer from A to a server on D's overlay address: 256 KiB echoed back intact.
+  assert.deepEqual(await tcpEchoOverOverlay(d, nsA, ECHO_BYTES), { bytes: ECHO_BYTES, same: true });
 
   await stopCleanly([a, b, c, d]);
 });
