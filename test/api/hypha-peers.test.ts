@@ -13,6 +13,8 @@ import { identityFromSeed } from '../../src/identity/identity.ts';
 import { HyphaNode } from '../../src/node/node.ts';
 import type { ApiPart, PeersPart } from '../../src/node/parts.ts';
 import { STATIC_LINK_COST } from '../../src/router/neighbour.ts';
+import { decodeEnvelope } from '../../src/wire/micelio/envelope.ts';
+import { isOverlayMsgType } from '../../src/wire/micelio/overlay.ts';
 import { hyphaInProcess } from '../cli/helpers.ts';
 import { helloClient } from '../helpers/hello-client.ts';
 import { tempBase } from '../helpers/hypha-nodes.ts';
@@ -87,6 +89,15 @@ test('GET /hypha/peers: native and Mycelium peers, each with the router\'s link 
   const pg = peers.native.find((x) => x.nodeId === g.nodeId)!;
   assert.deepEqual({ hypha: pg.hypha, version: pg.version, linkCost: pg.linkCost, link: pg.link, direction: pg.direction },
     { hypha: false, version: '0.1.0', linkCost: null, link: null, direction: 'inbound' });
+  // Over its real Noise socket it got the hello ack and whatever else H sent, never an overlay envelope,
+  // while H's overlay ran on its native link to N.
+  const types = micelio.received.map((f) => {
+    const e = decodeEnvelope(f);
+    assert.ok(e.ok, 'every frame G received is an envelope');
+    return e.value.msgType;
+  });
+  assert.ok(types.length >= 1);
+  assert.ok(!types.some(isOverlayMsgType), `G received msg_types ${types.join(',')}`);
 
   // M over tcp:// with its cost; the static peer that cannot be reached has none.
   const pm = peers.mycelium.find((x) => x.type === 'inbound')!;

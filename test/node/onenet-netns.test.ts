@@ -9,7 +9,8 @@
 //    (bench/reroute-netns.ts puts the same measurement beside its target).
 //
 // The third acceptance item, a Go-Micelio-like peer that gets chat and peer exchange and never an overlay
-// envelope, is test/peers/micelio-overlay.test.ts.
+// envelope, is test/peers/micelio-overlay.test.ts (in one process) and test/api/hypha-peers.test.ts (a hello
+// of version 0.1.0 over a real Noise socket to a node whose native link to a Hypha peer carries the overlay).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
