@@ -2,5 +2,6 @@
 // (messages, topics, Hypha's own routes) is one module file under routes/ and one entry here.
 import type { ApiModule } from './route.ts';
 import { adminModule } from './routes/admin.ts';
+import { hyphaPeersModule } from './routes/hypha-peers.ts';
 
-export const API_MODULES: readonly ApiModule[] = [adminModule];
+export const API_MODULES: readonly ApiModule[] = [adminModule, hyphaPeersModule];

@@ -81,10 +81,63 @@ export interface AdminServices {
   publicKeyFor(ip: Uint8Array): Uint8Array | undefined;
 }
 
+/** A native peer (a Micelio-protocol link over TCP + Noise) of GET /hypha/peers. */
+export interface NativePeerInfo {
+  /** Ed25519 node id, hex. */
+  nodeId: string;
+  /** The link's remote socket address, e.g. "[2001:db8::2]:4000". */
+  address: string;
+  /** The address the peer advertised in its hello; "" when it is not reachable. */
+  listenAddr: string;
+  direction: 'inbound' | 'outbound';
+  /** The hello's version: "hypha/…" or Micelio's ("0.1.0"). */
+  version: string;
+  /** Both ends are Hypha: the link can carry the overlay (msg_types 90/91). */
+  hypha: boolean;
+  /** The router's cost of this link (smoothed RTT + static cost) while the peer is an overlay neighbour; null otherwise. */
+  linkCost: number | null;
+  /** The neighbour as route next hops name it ("NATIVE [2001:db8::2]:4000 3fa2…"); null when it is none. */
+  link: string | null;
+  /** Seconds since the link came up. */
+  connected: number;
+  txBytes: number;
+  rxBytes: number;
+}
+
+/** A Mycelium peer (a tcp:// or tls:// link) of GET /hypha/peers. */
+export interface MyceliumPeerInfo {
+  /** "tcp://[2001:db8::3]:9651" */
+  endpoint: string;
+  type: PeerStats['type'];
+  connectionState: PeerStats['connectionState'];
+  /** The router's cost of this link while it is up; null otherwise. */
+  linkCost: number | null;
+  /** The neighbour as route next hops name it ("TCP [::1]:40112 <-> [::1]:9651"); null while the link is down. */
+  link: string | null;
+  txBytes: number;
+  rxBytes: number;
+}
+
+/** Which links carry the overlay on this node (config overlay.links). */
+export type OverlayLinksMode = 'both' | 'native' | 'mycelium';
+
+/** Both kinds of peer, as `hypha peers list` shows them. */
+export interface HyphaPeers {
+  overlayLinks: OverlayLinksMode;
+  native: NativePeerInfo[];
+  mycelium: MyceliumPeerInfo[];
+}
+
+/** Hypha's own view of its peers (GET /api/v1/hypha/peers). */
+export interface HyphaPeerServices {
+  peers(): HyphaPeers;
+}
+
 /**
  * Every service the API can reach. A later group of routes adds a member (e.g. `messages: MessageServices`),
  * implemented in src/node/services.ts.
  */
 export interface NodeServices {
   admin: AdminServices;
+  hyphaPeers: HyphaPeerServices;
 }

@@ -108,8 +108,8 @@ function group(program: Command, name: string, description: string): Command {
 }
 
 function addClientCommands(program: Command, io: CliIo, setExit: (code: number) => void): void {
-  const peers = group(program, 'peers', "list, add and remove a running node's Mycelium peers");
-  clientCommand(peers, 'list', 'list the peers with their state and traffic')
+  const peers = group(program, 'peers', "list a running node's native and Mycelium peers; add and remove Mycelium peers");
+  clientCommand(peers, 'list', 'list native and Mycelium peers with their state, the router\'s link cost and traffic')
     .action(async (opts: ClientOpts) => setExit(await peersList(clientArgs(opts, io))));
   clientCommand(peers, 'add', 'add static peers and connect to them')
     .argument('<endpoint...>', 'tcp://IP:PORT or tcp://[IPv6]:PORT (tls://… in a private network)')

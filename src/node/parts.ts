@@ -502,6 +502,9 @@ export function registerParts(ctx: NodeContext): NodePart[] {
     clock: ctx.clock,
     overlay: () => overlay.overlay,
     myceliumPeers: () => mycelium?.manager,
+    nativePeers: () => peers.manager,
+    nativeBridge: () => native?.bridge,
+    overlayLinks: ctx.config.overlay.links,
   }));
   // Gossip and the state start before the peer manager connects anyone, so their handlers see the first
   // connects; they stop after the links close.

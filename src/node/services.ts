@@ -3,11 +3,14 @@
 // can be built before the parts start (the API starts last and stops first).
 import { toHex } from '../base/bytes.ts';
 import type { Clock } from '../base/clock.ts';
-import type { AdminServices, NodeServices, PeerChange, QueriedSubnet, Route } from '../api/services.ts';
+import type { AdminServices, HyphaPeerServices, MyceliumPeerInfo, NativePeerInfo, NodeServices, OverlayLinksMode, PeerChange, QueriedSubnet, Route } from '../api/services.ts';
+import type { NativeOverlayBridge } from '../dataplane/native-bridge.ts';
 import type { Overlay } from '../dataplane/overlay.ts';
 import type { NodeIdentity } from '../identity/identity.ts';
 import { nodeSubnetText } from '../identity/address.ts';
+import type { PeerManager } from '../peers/manager.ts';
 import type { MyceliumPeerManager } from '../peers/mycelium-peers.ts';
+import { myceliumNeighbourId } from '../router/mycelium-neighbour.ts';
 import type { RouteInfo } from '../router/router.ts';
 
 export interface ServiceSources {
@@ -17,6 +20,11 @@ export interface ServiceSources {
   overlay(): Overlay;
   /** The running Mycelium peer manager; undefined when the overlay runs on native links only. */
   myceliumPeers(): MyceliumPeerManager | undefined;
+  /** The native peer manager (always running). */
+  nativePeers(): Pick<PeerManager, 'peers'>;
+  /** The bridge that runs the overlay on native links; undefined when they carry none. */
+  nativeBridge(): Pick<NativeOverlayBridge, 'linkCost' | 'neighbourOf'> | undefined;
+  overlayLinks: OverlayLinksMode;
 }
 
 function route(r: RouteInfo): Route {
@@ -64,6 +72,50 @@ export function adminServices(src: ServiceSources): AdminServices {
   };
 }
 
+/** Both kinds of peer with the router's link cost, for `hypha peers list`. */
+export function hyphaPeerServices(src: ServiceSources): HyphaPeerServices {
+  return {
+    peers: () => {
+      const now = src.clock.now();
+      const bridge = src.nativeBridge();
+      const native = src.nativePeers().peers().map((p): NativePeerInfo => {
+        const s = p.stats();
+        return {
+          nodeId: p.nodeId,
+          address: p.remoteAddress,
+          listenAddr: p.listenAddr,
+          direction: p.direction,
+          version: p.version,
+          hypha: p.isHypha,
+          linkCost: bridge?.linkCost(p.nodeId) ?? null,
+          link: bridge?.neighbourOf(p.nodeId)?.label ?? null,
+          connected: Math.max(0, Math.floor((now - p.connectedAtMs) / 1000)),
+          txBytes: s.txBytes,
+          rxBytes: s.rxBytes,
+        };
+      });
+      const mgr = src.myceliumPeers();
+      let mycelium: MyceliumPeerInfo[] = [];
+      if (mgr !== undefined) {
+        const neighbours = new Map(src.overlay().router.neighbourInfo().map((n) => [n.id, n]));
+        mycelium = mgr.linkedPeers().map(({ endpoint, stats, linkId }) => {
+          const n = linkId === undefined ? undefined : neighbours.get(myceliumNeighbourId(linkId));
+          return {
+            endpoint,
+            type: stats.type,
+            connectionState: stats.connectionState,
+            linkCost: n?.linkCost ?? null,
+            link: n?.label ?? null,
+            txBytes: stats.txBytes,
+            rxBytes: stats.rxBytes,
+          };
+        });
+      }
+      return { overlayLinks: src.overlayLinks, native, mycelium };
+    },
+  };
+}
+
 export function nodeServices(src: ServiceSources): NodeServices {
-  return { admin: adminServices(src) };
+  return { admin: adminServices(src), hyphaPeers: hyphaPeerServices(src) };
 }
