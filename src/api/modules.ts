@@ -2,5 +2,7 @@
 // (messages, topics, Hypha's own routes) is one module file under routes/ and one entry here.
 import type { ApiModule } from './route.ts';
 import { adminModule } from './routes/admin.ts';
+import { messagesModule } from './routes/messages.ts';
+import { topicsModule } from './routes/topics.ts';
 
-export const API_MODULES: readonly ApiModule[] = [adminModule];
+export const API_MODULES: readonly ApiModule[] = [adminModule, messagesModule, topicsModule];

@@ -3,7 +3,8 @@
 // can be built before the parts start (the API starts last and stops first).
 import { toHex } from '../base/bytes.ts';
 import type { Clock } from '../base/clock.ts';
-import type { AdminServices, NodeServices, PeerChange, QueriedSubnet, Route } from '../api/services.ts';
+import type { AdminServices, MessageServices, NodeServices, PeerChange, QueriedSubnet, Route } from '../api/services.ts';
+import type { MessageBus } from '../messages/index.ts';
 import type { Overlay } from '../dataplane/overlay.ts';
 import type { NodeIdentity } from '../identity/identity.ts';
 import { nodeSubnetText } from '../identity/address.ts';
@@ -17,6 +18,8 @@ export interface ServiceSources {
   overlay(): Overlay;
   /** The running Mycelium peer manager; undefined when the overlay runs on native links only. */
   myceliumPeers(): MyceliumPeerManager | undefined;
+  /** The running message bus (throws if it is not running). */
+  messageBus(): MessageBus;
 }
 
 function route(r: RouteInfo): Route {
@@ -64,6 +67,26 @@ export function adminServices(src: ServiceSources): AdminServices {
   };
 }
 
+/** The bus of the moment: a restarted node has a new one, so every call looks it up. */
+export function messageServices(bus: () => MessageBus): MessageServices {
+  return {
+    push: (req) => bus().push(req),
+    reply: (id, dst, payload, opts) => bus().reply(id, dst, payload, opts),
+    status: (id) => bus().status(id),
+    pop: (opts) => bus().pop(opts),
+    getDefaultTopicAccept: () => bus().getDefaultTopicAccept(),
+    setDefaultTopicAccept: (accept) => bus().setDefaultTopicAccept(accept),
+    topics: () => bus().topics(),
+    addTopic: (topic) => bus().addTopic(topic),
+    removeTopic: (topic) => bus().removeTopic(topic),
+    topicSources: (topic) => bus().topicSources(topic),
+    addTopicSource: (topic, subnet) => bus().addTopicSource(topic, subnet),
+    removeTopicSource: (topic, subnet) => bus().removeTopicSource(topic, subnet),
+    topicForwardSocket: (topic) => bus().topicForwardSocket(topic),
+    setTopicForwardSocket: (topic, path) => bus().setTopicForwardSocket(topic, path),
+  };
+}
+
 export function nodeServices(src: ServiceSources): NodeServices {
-  return { admin: adminServices(src) };
+  return { admin: adminServices(src), messages: messageServices(() => src.messageBus()) };
 }
