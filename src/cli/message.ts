@@ -77,6 +77,16 @@ interface Received {
   payload: Uint8Array;
 }
 
+function idOf(text: string): string {
+  try {
+    const { id } = JSON.parse(text) as { id?: unknown };
+    if (typeof id === 'string') return id;
+  } catch {
+    // reported below
+  }
+  throw new ApiStatusError(200, `the node sent no message id: ${text.slice(0, 200)}`);
+}
+
 function readMessage(text: string): Received {
   let json: InboundMessageJson;
   try {
@@ -168,7 +178,7 @@ export async function messageSend(a: SendArgs): Promise<number> {
     }
     const r: ApiResponse = await client.requestLong('POST', `/messages${qs}`, body, timeoutMs);
     if (r.status === 201 || r.status === 408) {
-      const { id } = JSON.parse(r.text) as { id: string };
+      const id = idOf(r.text);
       if (a.json) a.io.stdout(`${JSON.stringify({ id })}\n`);
       if (r.status === 201) {
         if (!a.json) a.io.stdout(`sent message ${id} (${payload.length} bytes to ${a.destination})\n`);

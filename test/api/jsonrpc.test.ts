@@ -7,6 +7,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { JsonRpcServer } from '../../src/api/jsonrpc/server.ts';
+import type { NodeServices } from '../../src/api/services.ts';
+import { silentLogger } from '../../src/base/log.ts';
 import { startOverlayNode, type OverlayNode } from '../helpers/overlay-nodes.ts';
 import { waitFor } from '../helpers/poll.ts';
 
@@ -257,4 +260,27 @@ test('the transport: GET is 405, bad JSON is -32700, the token is required when 
   const bad = await raw(upgrade('Authorization: Bearer s3cret\r\n'), [Buffer.from([0x81, 0x02, 0x68, 0x69])]);
   assert.ok(bad.includes(Buffer.from([0x88])), 'an unmasked frame is answered with a close frame');
   assert.match(bad.toString('latin1'), /must be masked/);
+});
+
+test('a request or a WebSocket message over the size limit is refused with a JSON-RPC error, not read', async (t) => {
+  const services = { admin: { info: () => ({ nodeSubnet: '400::/64', nodeIp: '400::1', nodePubkey: '00'.repeat(32), nodeStartTime: 0 }) } } as unknown as NodeServices;
+  const server = new JsonRpcServer({ services, logger: silentLogger(), host: '127.0.0.1', port: 0, version: 'test', maxRequestBytes: 1000 });
+  await server.listen();
+  t.after(() => server.close());
+  const url = server.url!;
+  const ok = await fetch(url, { method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"getInfo"}' });
+  assert.equal(((await ok.json()) as RpcAnswer).id, 1);
+  const big = await fetch(url, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getInfo', params: ['x'.repeat(5000)] }) });
+  assert.equal(big.status, 413);
+  const e = (await big.json()) as RpcAnswer;
+  assert.equal(e.error?.code, -32600);
+  assert.match(e.error!.message, /over the limit of 1000 bytes/);
+
+  const ws = new WebSocket(url.replace(/^http/, 'ws'));
+  const closed = new Promise<CloseEvent>((r) => ws.addEventListener('close', r));
+  await new Promise((r) => ws.addEventListener('open', r));
+  ws.send('x'.repeat(5000));
+  const c = await closed;
+  assert.equal(c.code, 1009);
+  assert.match(c.reason, /at most 1000/);
 });

@@ -119,8 +119,9 @@ export class JsonRpcServer {
     }
     const declared = Number(req.headers['content-length'] ?? 0);
     const tooBig = (): void => {
+      // Answer, then drop the connection (the rest of the body is not read).
+      res.once('finish', () => req.destroy());
       send(413, JSON_TYPE, rpcErrorText(INVALID_REQUEST, `invalid request: the request is over the limit of ${this.maxRequestBytes} bytes`), { connection: 'close' });
-      req.destroy();
     };
     if (declared > this.maxRequestBytes) return tooBig();
     const chunks: Buffer[] = [];
