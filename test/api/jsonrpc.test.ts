@@ -284,3 +284,18 @@ test('a request or a WebSocket message over the size limit is refused with a JSO
   assert.equal(c.code, 1009);
   assert.match(c.reason, /at most 1000/);
 });
+
+test('a 4 MiB message pushed over a WebSocket arrives intact', async (t) => {
+  const { a, b } = await pair(t, 'hypha-rpc-ws-big-');
+  const payload = Buffer.alloc(4 << 20, 0x5a);
+  payload.write('start', 0);
+  const ws = new WebSocket(b.rpcUrl.replace(/^http/, 'ws'));
+  t.after(() => ws.close());
+  const answer = new Promise<RpcAnswer>((r) => ws.addEventListener('message', (e) => r(JSON.parse(String(e.data)) as RpcAnswer)));
+  await new Promise((r) => ws.addEventListener('open', r));
+  ws.send(JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'pushMessage', params: [{ dst: { ip: a.node.identity.addressText }, payload: payload.toString('base64') }] }));
+  const id = ((await answer).result as { id: string }).id;
+  const got = await rpc(a, 'popMessage', [false, 60]);
+  assert.equal((got.result as { id: string }).id, id);
+  assert.ok(Buffer.from((got.result as { payload: string }).payload, 'base64').equals(payload));
+});

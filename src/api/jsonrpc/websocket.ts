@@ -32,7 +32,8 @@ export interface WsFrame {
 
 export type FrameParse =
   | { kind: 'frame'; frame: WsFrame; used: number }
-  | { kind: 'need-more' }
+  /** `need`: the whole frame's size once its header is in, so a caller can wait for that many bytes. */
+  | { kind: 'need-more'; need?: number }
   | { kind: 'error'; closeCode: number; reason: string };
 
 /** The Sec-WebSocket-Accept value for a client's Sec-WebSocket-Key. */
@@ -71,7 +72,7 @@ export function parseClientFrame(buf: Uint8Array, maxPayload: number): FramePars
     if (len > MAX_CONTROL_PAYLOAD) return { kind: 'error', closeCode: CLOSE_PROTOCOL_ERROR, reason: `a control frame of ${len} bytes (at most ${MAX_CONTROL_PAYLOAD})` };
   }
   if (len > maxPayload) return { kind: 'error', closeCode: CLOSE_TOO_BIG, reason: `a frame of ${len} bytes; at most ${maxPayload}` };
-  if (buf.length < at + 4 + len) return { kind: 'need-more' };
+  if (buf.length < at + 4 + len) return { kind: 'need-more', need: at + 4 + len };
   const mask = buf.subarray(at, at + 4);
   const payload = new Uint8Array(len);
   const data = buf.subarray(at + 4, at + 4 + len);
@@ -121,7 +122,10 @@ export interface WsConnectionOptions {
 export class WsConnection {
   private readonly socket: Duplex;
   private readonly opts: WsConnectionOptions;
-  private pending: Uint8Array = new Uint8Array(0);
+  /** Bytes received and not yet parsed, and how many a frame needs before it is worth parsing again. */
+  private chunks: Uint8Array[] = [];
+  private buffered = 0;
+  private need = 0;
   private fragments: Uint8Array[] = [];
   private fragmentBytes = 0;
   private closing = false;
@@ -158,16 +162,27 @@ export class WsConnection {
 
   private receive(d: Uint8Array): void {
     if (this.closed) return;
-    this.pending = this.pending.length === 0 ? d : Buffer.concat([this.pending, d]);
-    for (;;) {
-      const r = parseClientFrame(this.pending, this.opts.maxMessageBytes);
-      if (r.kind === 'need-more') return;
+    this.chunks.push(d);
+    this.buffered += d.length;
+    // A large frame arrives in many pieces: they are joined once it is complete, not once per piece.
+    while (this.buffered > 0 && this.buffered >= this.need) {
+      const buf = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+      this.chunks = [buf];
+      const r = parseClientFrame(buf, this.opts.maxMessageBytes);
+      if (r.kind === 'need-more') {
+        this.need = r.need ?? this.buffered + 1;
+        return;
+      }
       if (r.kind === 'error') {
-        this.pending = new Uint8Array(0);
+        this.chunks = [];
+        this.buffered = 0;
         this.close(r.closeCode, r.reason);
         return;
       }
-      this.pending = this.pending.subarray(r.used);
+      const rest = buf.subarray(r.used);
+      this.chunks = rest.length > 0 ? [rest] : [];
+      this.buffered = rest.length;
+      this.need = 0;
       if (!this.frame(r.frame)) return;
     }
   }
