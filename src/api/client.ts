@@ -1,6 +1,7 @@
 // A small client for the node's HTTP API (the CLI's `peers`, `routes` and `stats` commands use it). Errors
 // are typed so the CLI can say what to do: the node is not running, a token is needed, or the node refused
 // the request with a message.
+import { request as httpRequest } from 'node:http';
 import { API_PREFIX } from './openapi.ts';
 
 export const DEFAULT_CLIENT_TIMEOUT_MS = 10_000;
@@ -79,6 +80,42 @@ export class ApiClient {
       throw new ApiUnreachableError(this.opts.address, timedOut ? 'TIMEOUT' : causeCode(e), e instanceof Error ? e.message : String(e));
     }
     return { status: res.status, text: await res.text() };
+  }
+
+  /**
+   * As request(), for calls that may wait long (a long-poll, a push waiting for its reply): over node:http,
+   * whose only limit is `timeoutMs` (fetch gives up when the headers take more than 300 s).
+   */
+  requestLong(method: string, path: string, body: unknown, timeoutMs: number): Promise<ApiResponse> {
+    const url = new URL(`http://${this.opts.address}${API_PREFIX}${path}`);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
+    const headers: Record<string, string | number> = {};
+    if (this.opts.token !== undefined) headers.authorization = `Bearer ${this.opts.token}`;
+    if (payload !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = payload.length;
+    }
+    const signal = AbortSignal.timeout(timeoutMs);
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({
+        host: url.hostname.replace(/^\[|\]$/g, ''),
+        port: url.port,
+        path: url.pathname + url.search,
+        method,
+        headers,
+        signal,
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', (e) => reject(new ApiUnreachableError(this.opts.address, causeCode(e), e.message)));
+      });
+      req.on('error', (e) => {
+        const timedOut = signal.aborted;
+        reject(new ApiUnreachableError(this.opts.address, timedOut ? 'TIMEOUT' : causeCode(e), e.message));
+      });
+      req.end(payload);
+    });
   }
 
   /** GET returning parsed JSON; an error status becomes ApiStatusError with the node's message. */

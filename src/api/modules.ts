@@ -3,5 +3,7 @@
 import type { ApiModule } from './route.ts';
 import { adminModule } from './routes/admin.ts';
 import { hyphaPeersModule } from './routes/hypha-peers.ts';
+import { messagesModule } from './routes/messages.ts';
+import { topicsModule } from './routes/topics.ts';
 
-export const API_MODULES: readonly ApiModule[] = [adminModule, hyphaPeersModule];
+export const API_MODULES: readonly ApiModule[] = [adminModule, hyphaPeersModule, messagesModule, topicsModule];

@@ -5,6 +5,8 @@
 // The value types are the JSON bodies the routes send, in the shapes of Mycelium's Rust API (reference §5.5),
 // so a service returns exactly what a client will read.
 
+import type { MessageBus } from '../messages/index.ts';
+
 /** GET /admin: the node's overlay identity. */
 export interface NodeInfo {
   /** "548:c783:d7ce:74a3::/64" */
@@ -134,10 +136,33 @@ export interface HyphaPeerServices {
 }
 
 /**
+ * The message bus as the message and topic routes and the JSON-RPC methods use it (src/messages' MessageBus
+ * is one). Every call validates its own arguments too and answers a BusError that says what is wrong.
+ */
+export type MessageServices = Pick<
+  MessageBus,
+  | 'push'
+  | 'reply'
+  | 'status'
+  | 'pop'
+  | 'getDefaultTopicAccept'
+  | 'setDefaultTopicAccept'
+  | 'topics'
+  | 'addTopic'
+  | 'removeTopic'
+  | 'topicSources'
+  | 'addTopicSource'
+  | 'removeTopicSource'
+  | 'topicForwardSocket'
+  | 'setTopicForwardSocket'
+>;
+
+/**
  * Every service the API can reach. A later group of routes adds a member (e.g. `messages: MessageServices`),
  * implemented in src/node/services.ts.
  */
 export interface NodeServices {
   admin: AdminServices;
   hyphaPeers: HyphaPeerServices;
+  messages: MessageServices;
 }

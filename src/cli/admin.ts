@@ -17,6 +17,8 @@ export interface ClientArgs {
   configPath?: string;
   json: boolean;
   io: CliIo;
+  /** How long a request may take (default DEFAULT_CLIENT_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
 
 type Connected = { ok: true; client: ApiClient } | { ok: false; code: number };
@@ -59,11 +61,11 @@ async function connect(cmd: string, args: ClientArgs): Promise<Connected> {
     }
     token = t.value;
   }
-  return { ok: true, client: new ApiClient({ address: formatHostPort({ host, port: hp.value.port }), token }) };
+  return { ok: true, client: new ApiClient({ address: formatHostPort({ host, port: hp.value.port }), token, timeoutMs: args.timeoutMs }) };
 }
 
 /** Runs `body` with a client; unreachable node and error statuses become a message and exit code 1. */
-async function withClient(cmd: string, args: ClientArgs, body: (c: ApiClient) => Promise<number>): Promise<number> {
+export async function withClient(cmd: string, args: ClientArgs, body: (c: ApiClient) => Promise<number>): Promise<number> {
   const c = await connect(cmd, args);
   if (!c.ok) return c.code;
   try {
@@ -77,7 +79,7 @@ async function withClient(cmd: string, args: ClientArgs, body: (c: ApiClient) =>
   }
 }
 
-function printJson(io: CliIo, value: unknown): void {
+export function printJson(io: CliIo, value: unknown): void {
   io.stdout(`${JSON.stringify(value, null, 2)}\n`);
 }
 

@@ -1,11 +1,13 @@
 // The `hypha` command: `run` (the default: like micelio and mycelium, a bare `hypha` runs the node),
-// `inspect`, and the commands that ask a running node through its HTTP API (`peers`, `routes`, `stats`). Exit codes: 0 success, 1 failure at run time, 2 bad usage or configuration.
+// `inspect`, and the commands that ask a running node through its HTTP API (`peers`, `routes`, `stats`,
+// `message`). Exit codes: 0 success, 1 failure at run time, 2 bad usage or configuration.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/load.ts';
 import { addConfigFlags, readConfigFlags } from './flags.ts';
 import { inspectCommand } from './inspect.ts';
 import { peersAdd, peersList, peersRemove, routes, statsPackets, type ClientArgs, type RouteTable } from './admin.ts';
+import { addMessageCommands } from './message.ts';
 import { runCommand } from './run.ts';
 
 export const EXIT_OK = 0;
@@ -14,6 +16,8 @@ export const EXIT_USAGE = 2;
 
 export interface CliIo {
   stdout(text: string): void;
+  /** Raw bytes to stdout (a message payload); without it they are written as UTF-8 text. */
+  stdoutBytes?(bytes: Uint8Array): void;
   stderr(text: string): void;
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -21,6 +25,7 @@ export interface CliIo {
 export function processIo(): CliIo {
   return {
     stdout: (t) => void process.stdout.write(t),
+    stdoutBytes: (b) => void process.stdout.write(b),
     stderr: (t) => void process.stderr.write(t),
     env: process.env,
   };
@@ -71,13 +76,14 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     });
 
   addClientCommands(program, io, setExit);
+  addMessageCommands(program, io, setExit, clientCommand, clientArgs);
 
   // `hypha --help` shows the node's options too: they are what most people look for.
   program.addHelpText('after', () => `\nOptions of "hypha run" (also accepted without "run"):\n${run.helpInformation().split('\nOptions:\n')[1] ?? ''}`);
   return program;
 }
 
-interface ClientOpts {
+export interface ClientOpts {
   json?: boolean;
   apiAddr?: string;
   apiTokenFile?: string;
@@ -86,7 +92,7 @@ interface ClientOpts {
 }
 
 /** The options every command that talks to a running node takes. */
-function clientCommand(parent: Command, name: string, description: string): Command {
+export function clientCommand(parent: Command, name: string, description: string): Command {
   return parent
     .command(name)
     .description(description)
@@ -99,7 +105,7 @@ function clientCommand(parent: Command, name: string, description: string): Comm
     .exitOverride();
 }
 
-function clientArgs(opts: ClientOpts, io: CliIo): ClientArgs {
+export function clientArgs(opts: ClientOpts, io: CliIo): ClientArgs {
   return { json: opts.json === true, apiAddr: opts.apiAddr, apiTokenFile: opts.apiTokenFile, dataDir: opts.dataDir, configPath: opts.config, io };
 }
 

@@ -70,6 +70,7 @@ export const OVERLAY_LINKS_VALUES = ['both', 'native', 'mycelium'] as const;
 export const MYCELIUM_TCP_LISTEN_PORT = 9651;
 export const MYCELIUM_DISCOVERY_PORT = 9650;
 export const DEFAULT_API_ADDR = '127.0.0.1:8989';
+export const DEFAULT_JSONRPC_ADDR = '127.0.0.1:8990';
 
 function networkNameCheck(s: string): string | undefined {
   if (s === '') return undefined;
@@ -156,6 +157,12 @@ export const CONFIG_SCHEMA = {
     default: DEFAULT_API_ADDR,
     help: 'HTTP API address (under /api/v1); "" turns the API off',
     flag: 'api-addr',
+  }),
+  jsonrpc_addr: option({
+    type: listenAddressType(),
+    default: DEFAULT_JSONRPC_ADDR,
+    help: 'JSON-RPC 2.0 address (HTTP POST and WebSocket, Mycelium\'s methods); "" turns it off',
+    flag: 'jsonrpc-addr',
   }),
   api_token_file: option({
     type: pathType({ allowEmpty: true }),

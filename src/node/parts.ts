@@ -26,6 +26,7 @@ import { isPrivateNetwork, MYCELIUM_TCP_LISTEN_PORT } from '../config/schema.ts'
 import { readApiTokenFile, readNetworkKeyFile } from '../config/secret-files.ts';
 import { splitHostPort } from '../config/hostport.ts';
 import { ApiServer } from '../api/server.ts';
+import { JsonRpcServer } from '../api/jsonrpc/server.ts';
 import { MessageBus } from '../messages/bus.ts';
 import { loadTopicFile } from '../messages/topic-file.ts';
 import type { NodeServices } from '../api/services.ts';
@@ -406,7 +407,6 @@ function listenError(e: unknown, port: number): Error {
   return new Error(`cannot listen for Mycelium peers on TCP port ${port}: ${why}; choose another --tcp-listen-port (0 = any free port)`, { cause: e });
 }
 
-/** The HTTP API on api_addr (off when it is ""), serving the node through NodeServices. */
 /** The message bus (Mycelium's message protocol over the overlay), inbox and outbox in the store. */
 export class MessagesPart implements NodePart {
   readonly name = 'messages';
@@ -442,6 +442,7 @@ export class MessagesPart implements NodePart {
   }
 }
 
+/** The HTTP API on api_addr (off when it is ""), serving the node through NodeServices. */
 export class ApiPart implements NodePart {
   readonly name = 'api';
   readonly services: NodeServices;
@@ -487,6 +488,52 @@ export class ApiPart implements NodePart {
   }
 }
 
+/** JSON-RPC 2.0 on jsonrpc_addr (off when it is ""), Mycelium's methods over NodeServices; the API token applies too. */
+export class JsonRpcPart implements NodePart {
+  readonly name = 'jsonrpc';
+  private readonly ctx: NodeContext;
+  private readonly services: NodeServices;
+  private current: JsonRpcServer | undefined;
+
+  constructor(ctx: NodeContext, services: NodeServices) {
+    this.ctx = ctx;
+    this.services = services;
+  }
+
+  /** The server once listening (undefined when JSON-RPC is off). */
+  get server(): JsonRpcServer | undefined {
+    return this.current;
+  }
+
+  async start(): Promise<void> {
+    const c = this.ctx.config;
+    if (c.jsonrpc_addr === '') {
+      this.ctx.logger.info({ component: 'jsonrpc' }, 'JSON-RPC off (jsonrpc_addr is "")');
+      return;
+    }
+    let token: string | undefined;
+    if (c.api_token_file !== '') {
+      const t = await readApiTokenFile(c.api_token_file);
+      if (!t.ok) throw new Error(`api_token_file: ${t.error.message}`);
+      token = t.value;
+    }
+    const hp = splitHostPort(c.jsonrpc_addr);
+    if (!hp.ok) throw new Error(`jsonrpc_addr: ${hp.error.message}`);
+    const server = new JsonRpcServer({ services: this.services, logger: this.ctx.logger, host: hp.value.host, port: hp.value.port, token, version: HYPHA_VERSION });
+    await server.listen();
+    this.current = server;
+  }
+
+  async stop(): Promise<void> {
+    await this.current?.close();
+    this.current = undefined;
+  }
+
+  describe(): Record<string, unknown> {
+    return { jsonrpc: this.current?.url ?? 'off' };
+  }
+}
+
 export function registerParts(ctx: NodeContext): NodePart[] {
   const peers = new PeersPart(ctx);
   const gossip = new GossipPart(ctx, peers.manager);
@@ -497,7 +544,7 @@ export function registerParts(ctx: NodeContext): NodePart[] {
   const native = links.native ? new NativeOverlayPart(ctx, peers.manager, overlay) : undefined;
   const mycelium = links.mycelium ? new MyceliumPeersPart(ctx, overlay) : undefined;
   const messages = new MessagesPart(ctx, overlay);
-  const api = new ApiPart(ctx, nodeServices({
+  const services = nodeServices({
     identity: ctx.identity,
     clock: ctx.clock,
     overlay: () => overlay.overlay,
@@ -505,8 +552,11 @@ export function registerParts(ctx: NodeContext): NodePart[] {
     nativePeers: () => peers.manager,
     nativeBridge: () => native?.bridge,
     overlayLinks: ctx.config.overlay.links,
-  }));
+    messageBus: () => messages.bus,
+  });
+  const api = new ApiPart(ctx, services);
+  const jsonrpc = new JsonRpcPart(ctx, services);
   // Gossip and the state start before the peer manager connects anyone, so their handlers see the first
   // connects; they stop after the links close.
-  return [gossip, state, peers, partyline, overlay, messages, ...(native ? [native] : []), ...(mycelium ? [mycelium] : []), api];
+  return [gossip, state, peers, partyline, overlay, messages, ...(native ? [native] : []), ...(mycelium ? [mycelium] : []), api, jsonrpc];
 }

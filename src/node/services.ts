@@ -3,8 +3,9 @@
 // can be built before the parts start (the API starts last and stops first).
 import { toHex } from '../base/bytes.ts';
 import type { Clock } from '../base/clock.ts';
-import type { AdminServices, HyphaPeerServices, MyceliumPeerInfo, NativePeerInfo, NodeServices, OverlayLinksMode, PeerChange, QueriedSubnet, Route } from '../api/services.ts';
+import type { AdminServices, HyphaPeerServices, MessageServices, MyceliumPeerInfo, NativePeerInfo, NodeServices, OverlayLinksMode, PeerChange, QueriedSubnet, Route } from '../api/services.ts';
 import type { NativeOverlayBridge } from '../dataplane/native-bridge.ts';
+import type { MessageBus } from '../messages/index.ts';
 import type { Overlay } from '../dataplane/overlay.ts';
 import type { NodeIdentity } from '../identity/identity.ts';
 import { nodeSubnetText } from '../identity/address.ts';
@@ -25,6 +26,8 @@ export interface ServiceSources {
   /** The bridge that runs the overlay on native links; undefined when they carry none. */
   nativeBridge(): Pick<NativeOverlayBridge, 'linkCost' | 'neighbourOf'> | undefined;
   overlayLinks: OverlayLinksMode;
+  /** The running message bus (throws if it is not running). */
+  messageBus(): MessageBus;
 }
 
 function route(r: RouteInfo): Route {
@@ -116,6 +119,26 @@ export function hyphaPeerServices(src: ServiceSources): HyphaPeerServices {
   };
 }
 
+/** The bus of the moment: a restarted node has a new one, so every call looks it up. */
+export function messageServices(bus: () => MessageBus): MessageServices {
+  return {
+    push: (req) => bus().push(req),
+    reply: (id, dst, payload, opts) => bus().reply(id, dst, payload, opts),
+    status: (id) => bus().status(id),
+    pop: (opts) => bus().pop(opts),
+    getDefaultTopicAccept: () => bus().getDefaultTopicAccept(),
+    setDefaultTopicAccept: (accept) => bus().setDefaultTopicAccept(accept),
+    topics: () => bus().topics(),
+    addTopic: (topic) => bus().addTopic(topic),
+    removeTopic: (topic) => bus().removeTopic(topic),
+    topicSources: (topic) => bus().topicSources(topic),
+    addTopicSource: (topic, subnet) => bus().addTopicSource(topic, subnet),
+    removeTopicSource: (topic, subnet) => bus().removeTopicSource(topic, subnet),
+    topicForwardSocket: (topic) => bus().topicForwardSocket(topic),
+    setTopicForwardSocket: (topic, path) => bus().setTopicForwardSocket(topic, path),
+  };
+}
+
 export function nodeServices(src: ServiceSources): NodeServices {
-  return { admin: adminServices(src), hyphaPeers: hyphaPeerServices(src) };
+  return { admin: adminServices(src), hyphaPeers: hyphaPeerServices(src), messages: messageServices(() => src.messageBus()) };
 }

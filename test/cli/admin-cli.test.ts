@@ -118,7 +118,7 @@ test('the CLI finds the API address and token in the node\'s config; without the
   await writeFile(tokenFile, 'let-me-in\n');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'config.toml'), `api_addr = "127.0.0.1:${port}"\napi_token_file = "${tokenFile}"\n`);
-  const node = spawnHypha(['run', '--data-dir', dir, '--listen', '', '--ssh-listen', '', '--log-format', 'json', '--no-tun', '-t', '0', '--disable-peer-discovery']);
+  const node = spawnHypha(['run', '--data-dir', dir, '--listen', '', '--ssh-listen', '', '--log-format', 'json', '--no-tun', '-t', '0', '--disable-peer-discovery', '--jsonrpc-addr', '']);
   t.after(async () => {
     if (node.child.exitCode === null) {
       node.child.kill('SIGTERM');

@@ -40,6 +40,7 @@ test('defaults', () => {
     network_name: '',
     network_key_file: '',
     api_addr: '127.0.0.1:8989',
+    jsonrpc_addr: '127.0.0.1:8990',
     api_token_file: '',
     topic_config: '',
     node: { name: 'box', tags: [], data_dir: '/home/u/.hypha' },
