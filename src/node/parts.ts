@@ -6,12 +6,13 @@ import type { NodeContext, NodePart } from './part.ts';
 import { PeerManager } from '../peers/manager.ts';
 import { BucketPeerStore } from '../peers/bucket-store.ts';
 import { GossipEngine } from '../gossip/engine.ts';
-import { PartylineHub } from '../partyline/hub.ts';
+import { PartylineHub, RECENT_CHAT_LINES, type ChatLineEvent } from '../partyline/hub.ts';
+import { Journal } from '../base/journal.ts';
 import { MeshChat } from '../partyline/mesh-chat.ts';
 import { PartylineSshServer } from '../partyline/ssh-server.ts';
 import type { PeerSummary } from '../partyline/commands.ts';
 import { registerStateCommands } from '../partyline/state-commands.ts';
-import { StateService } from '../state/service.ts';
+import { StateService, type StateChange } from '../state/service.ts';
 import { DesiredState } from '../state/desired.ts';
 import type { GossipPort } from '../state/ports.ts';
 import { Overlay } from '../dataplane/overlay.ts';
@@ -96,11 +97,16 @@ export class GossipPart implements NodePart {
   }
 }
 
+/** State changes the node keeps for readers of the API that fall behind (GET /api/v1/hypha/state/_changes). */
+export const STATE_CHANGES_KEPT = 1024;
+
 /** The replicated state map (LMDB bucket "state"), its anti-entropy, and desired state. */
 export class StatePart implements NodePart {
   readonly name = 'state';
   readonly state: StateService;
   readonly desired: DesiredState;
+  /** Every change of the map, numbered, the latest STATE_CHANGES_KEPT kept: what the API's watch routes read. */
+  readonly changes: Journal<StateChange>;
 
   constructor(ctx: NodeContext, gossip: GossipPort, peers: PeerManager) {
     const c = ctx.config.state;
@@ -130,6 +136,8 @@ export class StatePart implements NodePart {
       controllers: c.controllers,
       autoObserve: c.auto_observe,
     });
+    this.changes = new Journal({ clock: ctx.clock, capacity: STATE_CHANGES_KEPT });
+    this.state.onChange((change) => this.changes.append(change));
   }
 
   async start(): Promise<void> {
@@ -154,6 +162,8 @@ export class PartylinePart implements NodePart {
   readonly hub: PartylineHub;
   readonly server: PartylineSshServer | undefined;
   readonly meshChat: MeshChat;
+  /** The latest chat lines shown (local and remote), numbered: what GET /api/v1/hypha/chat reads. */
+  readonly recent: Journal<ChatLineEvent>;
 
   constructor(ctx: NodeContext, peers: PeerManager, gossip: GossipEngine, state?: StatePart) {
     const ssh = ctx.config.ssh;
@@ -168,6 +178,8 @@ export class PartylinePart implements NodePart {
       idleTimeoutMs: ssh.idle_timeout,
     });
     this.meshChat = new MeshChat({ hub: this.hub, gossip, nodeName: ctx.config.node.name, clock: ctx.clock, logger });
+    this.recent = new Journal({ clock: ctx.clock, capacity: RECENT_CHAT_LINES });
+    this.hub.onLine((line) => this.recent.append(line));
     if (state) registerStateCommands(this.hub.commands, { state: state.state, desired: state.desired });
     this.server =
       ssh.listen === ''
@@ -502,6 +514,11 @@ export function registerParts(ctx: NodeContext): NodePart[] {
     clock: ctx.clock,
     overlay: () => overlay.overlay,
     myceliumPeers: () => mycelium?.manager,
+    gossip: () => gossip.engine,
+    partyline: () => partyline,
+    connectedPeers: () => peers.manager.connectedCount,
+    state: () => state.state,
+    stateChanges: () => state.changes,
   }));
   // Gossip and the state start before the peer manager connects anyone, so their handlers see the first
   // connects; they stop after the links close.

@@ -9,6 +9,11 @@ import type { NodeIdentity } from '../identity/identity.ts';
 import { nodeSubnetText } from '../identity/address.ts';
 import type { MyceliumPeerManager } from '../peers/mycelium-peers.ts';
 import type { RouteInfo } from '../router/router.ts';
+import type { GossipEngine } from '../gossip/engine.ts';
+import type { ChatLineEvent, PartylineHub } from '../partyline/hub.ts';
+import type { Journal } from '../base/journal.ts';
+import type { StateChange, StateService } from '../state/service.ts';
+import { chatServices, gossipServices, stateServices } from './hypha-services.ts';
 
 export interface ServiceSources {
   identity: NodeIdentity;
@@ -17,6 +22,13 @@ export interface ServiceSources {
   overlay(): Overlay;
   /** The running Mycelium peer manager; undefined when the overlay runs on native links only. */
   myceliumPeers(): MyceliumPeerManager | undefined;
+  gossip(): GossipEngine;
+  /** The partyline's hub and its recent lines; undefined when the node runs none. */
+  partyline(): { hub: PartylineHub; recent: Journal<ChatLineEvent> } | undefined;
+  /** Connected native peers. */
+  connectedPeers(): number;
+  state(): StateService;
+  stateChanges(): Journal<StateChange>;
 }
 
 function route(r: RouteInfo): Route {
@@ -65,5 +77,10 @@ export function adminServices(src: ServiceSources): AdminServices {
 }
 
 export function nodeServices(src: ServiceSources): NodeServices {
-  return { admin: adminServices(src) };
+  return {
+    admin: adminServices(src),
+    gossip: gossipServices(src.gossip),
+    chat: chatServices({ partyline: src.partyline, connectedPeers: src.connectedPeers }),
+    state: stateServices({ state: src.state, changes: src.stateChanges }),
+  };
 }
