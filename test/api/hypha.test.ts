@@ -4,6 +4,7 @@
 // every error a plain-text message that says what is wrong.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { StatePart } from '../../src/node/parts.ts';
 import { FakeOutput } from '../partyline/helpers.ts';
 import { tempBase } from '../helpers/hypha-nodes.ts';
 import { waitFor } from '../helpers/poll.ts';
@@ -122,7 +123,7 @@ test('the state routes: put, get, list (paged), delete, across two nodes, with e
   assert.ok(Math.abs(Date.parse(item.writtenAt) - Date.now()) < 60_000);
 
   // B sees it under the full key (URL-encoded), A under the bare one.
-  await waitFor(() => b.node.part<import('../../src/node/parts.ts').StatePart>('state')!.state.get(`${a.nodeId}/color`) !== undefined, 'B has A/color', 30_000);
+  await waitFor(() => b.node.part<StatePart>('state')!.state.get(`${a.nodeId}/color`) !== undefined, 'B has A/color', 30_000);
   const onB = await call(b, 'GET', `/hypha/state/${enc(`${a.nodeId}/color`)}`);
   assert.equal(onB.status, 200, onB.text);
   assertShape(doc, onB.json(), 'GET', '/hypha/state/{key}');
