@@ -76,6 +76,12 @@ async function streamEvents(reply: FastifyReply, status: number, events: AsyncIt
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(status, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+  if (reply.request.method === 'HEAD') {
+    // The headers say what a GET would stream; a HEAD gets no body, so there is nothing to wait for.
+    raw.end();
+    void events[Symbol.asyncIterator]().return?.();
+    return;
+  }
   // Headers go out at once, so a client knows the stream is open before the first event.
   raw.write(': stream open\n\n');
   const gone = () => raw.destroyed || raw.writableEnded;
