@@ -27,11 +27,12 @@ import { isPrivateNetwork, MYCELIUM_TCP_LISTEN_PORT } from '../config/schema.ts'
 import { readApiTokenFile, readNetworkKeyFile } from '../config/secret-files.ts';
 import { splitHostPort } from '../config/hostport.ts';
 import { ApiServer } from '../api/server.ts';
+import { MetricsServer, NodeMetrics } from '../api/metrics.ts';
 import { MessageBus } from '../messages/bus.ts';
 import { loadTopicFile } from '../messages/topic-file.ts';
 import type { NodeServices } from '../api/services.ts';
 import type { Logger } from '../base/log.ts';
-import { nodeServices } from './services.ts';
+import { metricsSources, nodeServices } from './services.ts';
 import { HYPHA_VERSION } from './version.ts';
 
 /** The native (Micelio) peer manager as a node part. */
@@ -499,6 +500,46 @@ export class ApiPart implements NodePart {
   }
 }
 
+/**
+ * Prometheus metrics on metrics_api_address (off when it is ""): a registry of this node's own, read from its
+ * parts at every scrape.
+ */
+export class MetricsPart implements NodePart {
+  readonly name = 'metrics';
+  readonly metrics: NodeMetrics;
+  private readonly ctx: NodeContext;
+  private current: MetricsServer | undefined;
+
+  constructor(ctx: NodeContext, metrics: NodeMetrics) {
+    this.ctx = ctx;
+    this.metrics = metrics;
+  }
+
+  /** The server once listening (undefined when metrics are off). */
+  get server(): MetricsServer | undefined {
+    return this.current;
+  }
+
+  async start(): Promise<void> {
+    const addr = this.ctx.config.metrics_api_address;
+    if (addr === '') return;
+    const hp = splitHostPort(addr);
+    if (!hp.ok) throw new Error(`metrics_api_address: ${hp.error.message}`);
+    const server = new MetricsServer({ metrics: this.metrics, logger: this.ctx.logger, host: hp.value.host, port: hp.value.port });
+    await server.listen();
+    this.current = server;
+  }
+
+  async stop(): Promise<void> {
+    await this.current?.close();
+    this.current = undefined;
+  }
+
+  describe(): Record<string, unknown> {
+    return { metrics: this.current?.url ?? 'off' };
+  }
+}
+
 export function registerParts(ctx: NodeContext): NodePart[] {
   const peers = new PeersPart(ctx);
   const gossip = new GossipPart(ctx, peers.manager);
@@ -520,7 +561,19 @@ export function registerParts(ctx: NodeContext): NodePart[] {
     state: () => state.state,
     stateChanges: () => state.changes,
   }));
+  const metrics = new MetricsPart(ctx, new NodeMetrics(metricsSources({
+    identity: ctx.identity,
+    version: HYPHA_VERSION,
+    peers: peers.manager,
+    gossip: gossip.engine,
+    state: state.state,
+    partyline: () => ({ hub: partyline.hub, chat: partyline.meshChat }),
+    overlay: () => overlay.overlay,
+    nativeOverlay: () => native?.bridge,
+    myceliumPeers: () => mycelium?.manager,
+    messages: () => messages.bus,
+  })));
   // Gossip and the state start before the peer manager connects anyone, so their handlers see the first
   // connects; they stop after the links close.
-  return [gossip, state, peers, partyline, overlay, messages, ...(native ? [native] : []), ...(mycelium ? [mycelium] : []), api];
+  return [gossip, state, peers, partyline, overlay, messages, ...(native ? [native] : []), ...(mycelium ? [mycelium] : []), api, metrics];
 }

@@ -14,6 +14,11 @@ import type { ChatLineEvent, PartylineHub } from '../partyline/hub.ts';
 import type { Journal } from '../base/journal.ts';
 import type { StateChange, StateService } from '../state/service.ts';
 import { chatServices, gossipServices, stateServices } from './hypha-services.ts';
+import type { MetricsSources } from '../api/metrics.ts';
+import type { PeerManager } from '../peers/manager.ts';
+import type { MessageBus } from '../messages/bus.ts';
+import type { MeshChat } from '../partyline/mesh-chat.ts';
+import type { NativeOverlayBridge } from '../dataplane/native-bridge.ts';
 
 export interface ServiceSources {
   identity: NodeIdentity;
@@ -82,5 +87,59 @@ export function nodeServices(src: ServiceSources): NodeServices {
     gossip: gossipServices(src.gossip),
     chat: chatServices({ partyline: src.partyline, connectedPeers: src.connectedPeers }),
     state: stateServices({ state: src.state, changes: src.stateChanges }),
+  };
+}
+
+export interface MetricsInputs {
+  identity: NodeIdentity;
+  version: string;
+  peers: PeerManager;
+  gossip: GossipEngine;
+  state: StateService;
+  /** Undefined when the node runs no partyline. */
+  partyline(): { hub: PartylineHub; chat: MeshChat } | undefined;
+  /** The running overlay (throws when it is not running: its families are then empty). */
+  overlay(): Overlay;
+  nativeOverlay(): NativeOverlayBridge | undefined;
+  myceliumPeers(): MyceliumPeerManager | undefined;
+  /** The running message bus (throws when it is not running). */
+  messages(): MessageBus;
+}
+
+/** What the node's metrics read (src/api/metrics.ts), from its parts. */
+export function metricsSources(m: MetricsInputs): MetricsSources {
+  return {
+    info: () => ({ nodeId: m.identity.nodeId, address: m.identity.addressText, version: m.version }),
+    nativePeers: () => m.peers.peers().filter((p) => p.connected).map((p) => ({ hypha: p.isHypha, link: { id: p.linkId, stats: p.stats() } })),
+    peerManager: () => m.peers.stats(),
+    myceliumPeers: () => {
+      const mgr = m.myceliumPeers();
+      return mgr === undefined ? undefined : { peers: mgr.peers().map((p) => ({ type: p.type, state: p.connectionState })), links: mgr.linkStats() };
+    },
+    router: () => {
+      const r = m.overlay().router;
+      return {
+        selected: r.selectedRoutes().length,
+        fallback: r.fallbackRoutes().length,
+        queried: r.queriedSubnets().length,
+        neighbours: r.neighbourInfo().map((n) => ({ kind: n.kind })),
+        stats: r.stats,
+      };
+    },
+    dataplane: () => {
+      const d = m.overlay().dataplane;
+      return { counters: d.counters, routed: d.routedTotals() };
+    },
+    nativeOverlay: () => m.nativeOverlay()?.stats(),
+    messages: () => {
+      const b = m.messages();
+      return { counters: b.counters, stats: b.stats() };
+    },
+    gossip: () => m.gossip.stats(),
+    state: () => m.state.stats(),
+    partyline: () => {
+      const p = m.partyline();
+      return p === undefined ? undefined : { hub: p.hub.stats(), chat: p.chat.stats() };
+    },
   };
 }

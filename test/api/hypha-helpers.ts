@@ -26,9 +26,9 @@ export async function startApiNode(t: TestContext, base: string, name: string, f
 }
 
 /** Two nodes, B bootstrapping to A, linked. */
-export async function startPair(t: TestContext, base: string): Promise<[ApiNode, ApiNode]> {
-  const a = await startApiNode(t, base, 'a');
-  const b = await startApiNode(t, base, 'b', { 'network.bootstrap': [a.addr] });
+export async function startPair(t: TestContext, base: string, flags: Record<string, string | boolean | string[]> = {}): Promise<[ApiNode, ApiNode]> {
+  const a = await startApiNode(t, base, 'a', flags);
+  const b = await startApiNode(t, base, 'b', { ...flags, 'network.bootstrap': [a.addr] });
   await waitFor(() => linked(a, b), 'a and b linked', 30_000);
   return [a, b];
 }
