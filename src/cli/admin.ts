@@ -63,7 +63,7 @@ async function connect(cmd: string, args: ClientArgs): Promise<Connected> {
 }
 
 /** Runs `body` with a client; unreachable node and error statuses become a message and exit code 1. */
-async function withClient(cmd: string, args: ClientArgs, body: (c: ApiClient) => Promise<number>): Promise<number> {
+export async function withClient(cmd: string, args: ClientArgs, body: (c: ApiClient) => Promise<number>): Promise<number> {
   const c = await connect(cmd, args);
   if (!c.ok) return c.code;
   try {
@@ -77,7 +77,7 @@ async function withClient(cmd: string, args: ClientArgs, body: (c: ApiClient) =>
   }
 }
 
-function printJson(io: CliIo, value: unknown): void {
+export function printJson(io: CliIo, value: unknown): void {
   io.stdout(`${JSON.stringify(value, null, 2)}\n`);
 }
 

@@ -7,6 +7,7 @@ import { addConfigFlags, readConfigFlags } from './flags.ts';
 import { inspectCommand } from './inspect.ts';
 import { peersAdd, peersList, peersRemove, routes, statsPackets, type ClientArgs, type RouteTable } from './admin.ts';
 import { runCommand } from './run.ts';
+import { addStateCommands } from './state.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -71,13 +72,14 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     });
 
   addClientCommands(program, io, setExit);
+  addStateCommands(program, io, setExit);
 
   // `hypha --help` shows the node's options too: they are what most people look for.
   program.addHelpText('after', () => `\nOptions of "hypha run" (also accepted without "run"):\n${run.helpInformation().split('\nOptions:\n')[1] ?? ''}`);
   return program;
 }
 
-interface ClientOpts {
+export interface ClientOpts {
   json?: boolean;
   apiAddr?: string;
   apiTokenFile?: string;
@@ -86,7 +88,7 @@ interface ClientOpts {
 }
 
 /** The options every command that talks to a running node takes. */
-function clientCommand(parent: Command, name: string, description: string): Command {
+export function clientCommand(parent: Command, name: string, description: string): Command {
   return parent
     .command(name)
     .description(description)
@@ -99,11 +101,11 @@ function clientCommand(parent: Command, name: string, description: string): Comm
     .exitOverride();
 }
 
-function clientArgs(opts: ClientOpts, io: CliIo): ClientArgs {
+export function clientArgs(opts: ClientOpts, io: CliIo): ClientArgs {
   return { json: opts.json === true, apiAddr: opts.apiAddr, apiTokenFile: opts.apiTokenFile, dataDir: opts.dataDir, configPath: opts.config, io };
 }
 
-function group(program: Command, name: string, description: string): Command {
+export function group(program: Command, name: string, description: string): Command {
   return program.command(name).description(description).helpOption('-h, --help', 'show help').exitOverride();
 }
 
