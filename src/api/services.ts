@@ -4,6 +4,7 @@
 //
 // The value types are the JSON bodies the routes send, in the shapes of Mycelium's Rust API (reference §5.5),
 // so a service returns exactly what a client will read.
+import type { ChatServices, GossipServices, StateServices } from './hypha-services.ts';
 
 import type { MessageBus } from '../messages/index.ts';
 
@@ -165,4 +166,8 @@ export interface NodeServices {
   admin: AdminServices;
   hyphaPeers: HyphaPeerServices;
   messages: MessageServices;
+  /** Hypha's own routes (hypha-services.ts): /hypha/gossip, /hypha/chat, /hypha/state. */
+  gossip: GossipServices;
+  chat: ChatServices;
+  state: StateServices;
 }

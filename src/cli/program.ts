@@ -9,6 +9,9 @@ import { inspectCommand } from './inspect.ts';
 import { peersAdd, peersList, peersRemove, routes, statsPackets, type ClientArgs, type RouteTable } from './admin.ts';
 import { addMessageCommands } from './message.ts';
 import { runCommand } from './run.ts';
+import { addStateCommands } from './state.ts';
+import { DEFAULT_DEMO_NODES, demoCommand, MAX_DEMO_NODES } from './demo.ts';
+import { LOG_LEVELS, type LogLevel } from '../base/log.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -77,6 +80,30 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
 
   addClientCommands(program, io, setExit);
   addMessageCommands(program, io, setExit, clientCommand, clientArgs);
+  addStateCommands(program, io, setExit);
+
+  program
+    .command('demo')
+    .description('start a small mesh on loopback in this process, show a message, a chat line and state crossing it, and leave node 1\'s API up until Ctrl-C')
+    .option('--nodes <n>', 'how many nodes (2–20)', String(DEFAULT_DEMO_NODES))
+    .option('--api-addr <host:port>', "node 1's HTTP API (port 0: a free one; \"\" = off)", '127.0.0.1:0')
+    .option('--log-level <level>', "the nodes' log level (debug, info, warn, error)", 'error')
+    .helpOption('-h, --help', 'show help')
+    .exitOverride()
+    .action(async (opts: { nodes: string; apiAddr: string; logLevel: string }) => {
+      if (!LOG_LEVELS.includes(opts.logLevel as LogLevel)) {
+        io.stderr(`hypha demo: --log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(opts.logLevel)}\n`);
+        setExit(EXIT_USAGE);
+        return;
+      }
+      const nodes = /^\d{1,3}$/.test(opts.nodes) ? Number(opts.nodes) : Number.NaN;
+      if (!(nodes >= 2 && nodes <= MAX_DEMO_NODES)) {
+        io.stderr(`hypha demo: --nodes must be a whole number from 2 to ${MAX_DEMO_NODES}, got ${JSON.stringify(opts.nodes)}\n`);
+        setExit(EXIT_USAGE);
+        return;
+      }
+      setExit(await demoCommand({ nodes, apiAddr: opts.apiAddr, logLevel: opts.logLevel as LogLevel, io }));
+    });
 
   // `hypha --help` shows the node's options too: they are what most people look for.
   program.addHelpText('after', () => `\nOptions of "hypha run" (also accepted without "run"):\n${run.helpInformation().split('\nOptions:\n')[1] ?? ''}`);
@@ -109,7 +136,7 @@ export function clientArgs(opts: ClientOpts, io: CliIo): ClientArgs {
   return { json: opts.json === true, apiAddr: opts.apiAddr, apiTokenFile: opts.apiTokenFile, dataDir: opts.dataDir, configPath: opts.config, io };
 }
 
-function group(program: Command, name: string, description: string): Command {
+export function group(program: Command, name: string, description: string): Command {
   return program.command(name).description(description).helpOption('-h, --help', 'show help').exitOverride();
 }
 

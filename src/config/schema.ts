@@ -176,6 +176,12 @@ export const CONFIG_SCHEMA = {
     help: 'message-bus topic file in Mycelium\'s format (default action, allowed sources, forward sockets); "" = none',
     flag: 'topic-config',
   }),
+  metrics_api_address: option({
+    type: listenAddressType(),
+    default: '',
+    help: 'Prometheus metrics address, served at /metrics (e.g. 127.0.0.1:9990); "" = no metrics',
+    flag: 'metrics-api-address',
+  }),
   node: {
     name: option({
       type: stringType({ maxLength: 64, printable: true }, '<name>'),

@@ -6,12 +6,13 @@ import type { NodeContext, NodePart } from './part.ts';
 import { PeerManager } from '../peers/manager.ts';
 import { BucketPeerStore } from '../peers/bucket-store.ts';
 import { GossipEngine } from '../gossip/engine.ts';
-import { PartylineHub } from '../partyline/hub.ts';
+import { PartylineHub, RECENT_CHAT_LINES, type ChatLineEvent } from '../partyline/hub.ts';
+import { Journal } from '../base/journal.ts';
 import { MeshChat } from '../partyline/mesh-chat.ts';
 import { PartylineSshServer } from '../partyline/ssh-server.ts';
 import type { PeerSummary } from '../partyline/commands.ts';
 import { registerStateCommands } from '../partyline/state-commands.ts';
-import { StateService } from '../state/service.ts';
+import { StateService, type StateChange } from '../state/service.ts';
 import { DesiredState } from '../state/desired.ts';
 import type { GossipPort } from '../state/ports.ts';
 import { Overlay } from '../dataplane/overlay.ts';
@@ -27,11 +28,12 @@ import { readApiTokenFile, readNetworkKeyFile } from '../config/secret-files.ts'
 import { splitHostPort } from '../config/hostport.ts';
 import { ApiServer } from '../api/server.ts';
 import { JsonRpcServer } from '../api/jsonrpc/server.ts';
+import { MetricsServer, NodeMetrics } from '../api/metrics.ts';
 import { MessageBus } from '../messages/bus.ts';
 import { loadTopicFile } from '../messages/topic-file.ts';
 import type { NodeServices } from '../api/services.ts';
 import type { Logger } from '../base/log.ts';
-import { nodeServices } from './services.ts';
+import { metricsSources, nodeServices } from './services.ts';
 import { HYPHA_VERSION } from './version.ts';
 
 /** The native (Micelio) peer manager as a node part. */
@@ -97,11 +99,16 @@ export class GossipPart implements NodePart {
   }
 }
 
+/** State changes the node keeps for readers of the API that fall behind (GET /api/v1/hypha/state/_changes). */
+export const STATE_CHANGES_KEPT = 1024;
+
 /** The replicated state map (LMDB bucket "state"), its anti-entropy, and desired state. */
 export class StatePart implements NodePart {
   readonly name = 'state';
   readonly state: StateService;
   readonly desired: DesiredState;
+  /** Every change of the map, numbered, the latest STATE_CHANGES_KEPT kept: what the API's watch routes read. */
+  readonly changes: Journal<StateChange>;
 
   constructor(ctx: NodeContext, gossip: GossipPort, peers: PeerManager) {
     const c = ctx.config.state;
@@ -131,6 +138,8 @@ export class StatePart implements NodePart {
       controllers: c.controllers,
       autoObserve: c.auto_observe,
     });
+    this.changes = new Journal({ clock: ctx.clock, capacity: STATE_CHANGES_KEPT });
+    this.state.onChange((change) => this.changes.append(change));
   }
 
   async start(): Promise<void> {
@@ -155,6 +164,8 @@ export class PartylinePart implements NodePart {
   readonly hub: PartylineHub;
   readonly server: PartylineSshServer | undefined;
   readonly meshChat: MeshChat;
+  /** The latest chat lines shown (local and remote), numbered: what GET /api/v1/hypha/chat reads. */
+  readonly recent: Journal<ChatLineEvent>;
 
   constructor(ctx: NodeContext, peers: PeerManager, gossip: GossipEngine, state?: StatePart) {
     const ssh = ctx.config.ssh;
@@ -169,6 +180,8 @@ export class PartylinePart implements NodePart {
       idleTimeoutMs: ssh.idle_timeout,
     });
     this.meshChat = new MeshChat({ hub: this.hub, gossip, nodeName: ctx.config.node.name, clock: ctx.clock, logger });
+    this.recent = new Journal({ clock: ctx.clock, capacity: RECENT_CHAT_LINES });
+    this.hub.onLine((line) => this.recent.append(line));
     if (state) registerStateCommands(this.hub.commands, { state: state.state, desired: state.desired });
     this.server =
       ssh.listen === ''
@@ -534,6 +547,46 @@ export class JsonRpcPart implements NodePart {
   }
 }
 
+/**
+ * Prometheus metrics on metrics_api_address (off when it is ""): a registry of this node's own, read from its
+ * parts at every scrape.
+ */
+export class MetricsPart implements NodePart {
+  readonly name = 'metrics';
+  readonly metrics: NodeMetrics;
+  private readonly ctx: NodeContext;
+  private current: MetricsServer | undefined;
+
+  constructor(ctx: NodeContext, metrics: NodeMetrics) {
+    this.ctx = ctx;
+    this.metrics = metrics;
+  }
+
+  /** The server once listening (undefined when metrics are off). */
+  get server(): MetricsServer | undefined {
+    return this.current;
+  }
+
+  async start(): Promise<void> {
+    const addr = this.ctx.config.metrics_api_address;
+    if (addr === '') return;
+    const hp = splitHostPort(addr);
+    if (!hp.ok) throw new Error(`metrics_api_address: ${hp.error.message}`);
+    const server = new MetricsServer({ metrics: this.metrics, logger: this.ctx.logger, host: hp.value.host, port: hp.value.port });
+    await server.listen();
+    this.current = server;
+  }
+
+  async stop(): Promise<void> {
+    await this.current?.close();
+    this.current = undefined;
+  }
+
+  describe(): Record<string, unknown> {
+    return { metrics: this.current?.url ?? 'off' };
+  }
+}
+
 export function registerParts(ctx: NodeContext): NodePart[] {
   const peers = new PeersPart(ctx);
   const gossip = new GossipPart(ctx, peers.manager);
@@ -553,10 +606,27 @@ export function registerParts(ctx: NodeContext): NodePart[] {
     nativeBridge: () => native?.bridge,
     overlayLinks: ctx.config.overlay.links,
     messageBus: () => messages.bus,
+    gossip: () => gossip.engine,
+    partyline: () => partyline,
+    connectedPeers: () => peers.manager.connectedCount,
+    state: () => state.state,
+    stateChanges: () => state.changes,
   });
   const api = new ApiPart(ctx, services);
   const jsonrpc = new JsonRpcPart(ctx, services);
+  const metrics = new MetricsPart(ctx, new NodeMetrics(metricsSources({
+    identity: ctx.identity,
+    version: HYPHA_VERSION,
+    peers: peers.manager,
+    gossip: gossip.engine,
+    state: state.state,
+    partyline: () => ({ hub: partyline.hub, chat: partyline.meshChat }),
+    overlay: () => overlay.overlay,
+    nativeOverlay: () => native?.bridge,
+    myceliumPeers: () => mycelium?.manager,
+    messages: () => messages.bus,
+  })));
   // Gossip and the state start before the peer manager connects anyone, so their handlers see the first
   // connects; they stop after the links close.
-  return [gossip, state, peers, partyline, overlay, messages, ...(native ? [native] : []), ...(mycelium ? [mycelium] : []), api, jsonrpc];
+  return [gossip, state, peers, partyline, overlay, messages, ...(native ? [native] : []), ...(mycelium ? [mycelium] : []), api, jsonrpc, metrics];
 }

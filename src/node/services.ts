@@ -13,6 +13,13 @@ import type { PeerManager } from '../peers/manager.ts';
 import type { MyceliumPeerManager } from '../peers/mycelium-peers.ts';
 import { myceliumNeighbourId } from '../router/mycelium-neighbour.ts';
 import type { RouteInfo } from '../router/router.ts';
+import type { GossipEngine } from '../gossip/engine.ts';
+import type { ChatLineEvent, PartylineHub } from '../partyline/hub.ts';
+import type { Journal } from '../base/journal.ts';
+import type { StateChange, StateService } from '../state/service.ts';
+import { chatServices, gossipServices, stateServices } from './hypha-services.ts';
+import type { MetricsSources } from '../api/metrics.ts';
+import type { MeshChat } from '../partyline/mesh-chat.ts';
 
 export interface ServiceSources {
   identity: NodeIdentity;
@@ -28,6 +35,13 @@ export interface ServiceSources {
   overlayLinks: OverlayLinksMode;
   /** The running message bus (throws if it is not running). */
   messageBus(): MessageBus;
+  gossip(): GossipEngine;
+  /** The partyline's hub and its recent lines; undefined when the node runs none. */
+  partyline(): { hub: PartylineHub; recent: Journal<ChatLineEvent> } | undefined;
+  /** Connected native peers. */
+  connectedPeers(): number;
+  state(): StateService;
+  stateChanges(): Journal<StateChange>;
 }
 
 function route(r: RouteInfo): Route {
@@ -140,5 +154,66 @@ export function messageServices(bus: () => MessageBus): MessageServices {
 }
 
 export function nodeServices(src: ServiceSources): NodeServices {
-  return { admin: adminServices(src), hyphaPeers: hyphaPeerServices(src), messages: messageServices(() => src.messageBus()) };
+  return {
+    admin: adminServices(src),
+    hyphaPeers: hyphaPeerServices(src),
+    messages: messageServices(() => src.messageBus()),
+    gossip: gossipServices(src.gossip),
+    chat: chatServices({ partyline: src.partyline, connectedPeers: src.connectedPeers }),
+    state: stateServices({ state: src.state, changes: src.stateChanges }),
+  };
+}
+
+export interface MetricsInputs {
+  identity: NodeIdentity;
+  version: string;
+  peers: PeerManager;
+  gossip: GossipEngine;
+  state: StateService;
+  /** Undefined when the node runs no partyline. */
+  partyline(): { hub: PartylineHub; chat: MeshChat } | undefined;
+  /** The running overlay (throws when it is not running: its families are then empty). */
+  overlay(): Overlay;
+  nativeOverlay(): NativeOverlayBridge | undefined;
+  myceliumPeers(): MyceliumPeerManager | undefined;
+  /** The running message bus (throws when it is not running). */
+  messages(): MessageBus;
+}
+
+/** What the node's metrics read (src/api/metrics.ts), from its parts. */
+export function metricsSources(m: MetricsInputs): MetricsSources {
+  return {
+    info: () => ({ nodeId: m.identity.nodeId, address: m.identity.addressText, version: m.version }),
+    nativePeers: () => m.peers.peers().filter((p) => p.connected).map((p) => ({ hypha: p.isHypha, link: { id: p.linkId, stats: p.stats() } })),
+    peerManager: () => m.peers.stats(),
+    myceliumPeers: () => {
+      const mgr = m.myceliumPeers();
+      return mgr === undefined ? undefined : { peers: mgr.peers().map((p) => ({ type: p.type, state: p.connectionState })), links: mgr.linkStats() };
+    },
+    router: () => {
+      const r = m.overlay().router;
+      return {
+        selected: r.selectedRoutes().length,
+        fallback: r.fallbackRoutes().length,
+        queried: r.queriedSubnets().length,
+        neighbours: r.neighbourInfo().map((n) => ({ kind: n.kind })),
+        stats: r.stats,
+      };
+    },
+    dataplane: () => {
+      const d = m.overlay().dataplane;
+      return { counters: d.counters, routed: d.routedTotals() };
+    },
+    nativeOverlay: () => m.nativeOverlay()?.stats(),
+    messages: () => {
+      const b = m.messages();
+      return { counters: b.counters, stats: b.stats() };
+    },
+    gossip: () => m.gossip.stats(),
+    state: () => m.state.stats(),
+    partyline: () => {
+      const p = m.partyline();
+      return p === undefined ? undefined : { hub: p.hub.stats(), chat: p.chat.stats() };
+    },
+  };
 }

@@ -5,7 +5,7 @@
 import type { Clock, Timer } from '../base/clock.ts';
 import type { Logger } from '../base/log.ts';
 import { err, ok, type Result } from '../base/result.ts';
-import type { Link } from '../link/link.ts';
+import type { Link, LinkStats } from '../link/link.ts';
 import { formatEndpoint, formatSocketAddress, parseEndpoint, type Endpoint } from '../link/mycelium-endpoint.ts';
 import type { StreamLink } from '../link/mycelium-stream.ts';
 import { dialMycelium, listenMycelium, type LinkLimits, type MyceliumListener, type PrivateNetwork } from '../link/mycelium-transport.ts';
@@ -189,6 +189,13 @@ export class MyceliumPeerManager {
       discovered: Math.floor((now - r.discoveredAt) / 1000),
       lastConnected: r.connectedAt === undefined ? null : Math.floor((now - r.connectedAt) / 1000),
     };
+  }
+
+  /** The open links with their counters (metrics: bytes, messages and send-queue drops per link). */
+  linkStats(): { id: number; stats: LinkStats }[] {
+    const out: { id: number; stats: LinkStats }[] = [];
+    for (const r of this.records.values()) if (r.link !== undefined && !r.link.closed) out.push({ id: r.link.id, stats: r.link.stats() });
+    return out;
   }
 
   async stop(): Promise<void> {
