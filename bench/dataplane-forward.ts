@@ -34,6 +34,7 @@ class CountingDevice implements PacketDevice {
 
 /** A neighbour that delivers TLVs and frames to the other side synchronously. */
 class DirectNeighbour implements Neighbour {
+  readonly kind = 'mycelium' as const;
   readonly staticCost = 10;
   readonly timers = MYCELIUM_TIMERS;
   peer!: { router: Router; dp: () => DataPlane; self: () => DirectNeighbour };

@@ -2,6 +2,8 @@
 // that takes longer than STOP_DEADLINE_MS is cut short (exit 1), so the process is always gone within ~2 s.
 import { createLogger, type Logger } from '../base/log.ts';
 import { ConfigError, loadConfig, type FlagValue } from '../config/load.ts';
+import { checkConfigFiles } from '../config/secret-files.ts';
+import { loadTopicFile, TopicFileError } from '../messages/topic-file.ts';
 import { HyphaNode } from '../node/node.ts';
 import type { CliIo } from './program.ts';
 
@@ -83,6 +85,9 @@ export async function runCommand(args: RunArgs): Promise<number> {
   let loaded;
   try {
     loaded = await loadConfig({ configPath: args.configPath, flags: args.flags, env: args.io.env });
+    // The network key and API token files are part of the configuration: a bad one is exit 2 too.
+    await checkConfigFiles(loaded.config, loaded.configFile);
+    if (loaded.config.topic_config !== '') await checkTopicFile(loaded.config.topic_config, loaded.configFile);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     args.io.stderr(`hypha: ${e.message}\n`);
@@ -103,4 +108,14 @@ export async function runCommand(args: RunArgs): Promise<number> {
     return 1;
   }
   return stopOnSignal(node, logger, signals);
+}
+
+/** A malformed topic file is a configuration error (exit 2) naming its line, where Mycelium ignores it. */
+async function checkTopicFile(path: string, configFile: string | undefined): Promise<void> {
+  try {
+    await loadTopicFile(path);
+  } catch (e) {
+    if (e instanceof TopicFileError) throw new ConfigError([{ path: 'topic_config', message: e.message }], configFile);
+    throw e;
+  }
 }

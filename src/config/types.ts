@@ -3,6 +3,7 @@
 // a new key is one table entry that names its type (schema.ts).
 import { parseDuration, formatDuration } from './duration.ts';
 import { formatHostPort, isWildcardHost, splitHostPort } from './hostport.ts';
+import { formatEndpoint, parseEndpoint } from '../link/mycelium-endpoint.ts';
 
 /** One problem with a value; `at` extends the field path, e.g. "[1]" for a list element. */
 export interface ValueProblem {
@@ -252,4 +253,36 @@ export function peerAddressType(opts: { allowEmpty?: boolean } = {}): ValueType<
     fromToml: (v) => (typeof v === 'string' ? parse(v) : bad(`expected a "host:port" string, got ${describe(v)}`)),
     fromText: textVia(parse),
   };
+}
+
+/**
+ * A Mycelium peer endpoint (reference §2.2): `tcp://IP:PORT`, `tcp://[IPv6]:PORT`, `tls://…` in a private
+ * network, or `quic://…`, which is accepted so Mycelium's own example config loads, and skipped by the node with
+ * a warning (Hypha has no QUIC). IP literals only, as Mycelium.
+ */
+export function myceliumEndpointType(): ValueType<string> {
+  const parse = (raw: string): Parsed<string> => {
+    const e = parseEndpoint(raw.trim());
+    return e.ok ? good(formatEndpoint(e.value)) : bad(e.error.message);
+  };
+  return {
+    placeholder: '<endpoint>',
+    flagShape: 'value',
+    fromToml: (v) => (typeof v === 'string' ? parse(v) : bad(`expected an endpoint string such as "tcp://192.0.2.1:9651", got ${describe(v)}`)),
+    fromText: textVia(parse),
+  };
+}
+
+/** Linux's rules for an interface name (dev_valid_name): 1–15 bytes, not "." or "..", no "/", ":" or whitespace. */
+export function interfaceNameType(): ValueType<string> {
+  const MAX_IFNAME_BYTES = 15;
+  return stringType({
+    check: (s) => {
+      const bytes = Buffer.byteLength(s, 'utf8');
+      if (bytes > MAX_IFNAME_BYTES) return `is ${bytes} bytes; interface names are at most ${MAX_IFNAME_BYTES}`;
+      if (s === '.' || s === '..') return 'is not a valid interface name';
+      if (/[/:\s]/.test(s)) return 'must not contain "/", ":" or whitespace';
+      return undefined;
+    },
+  }, '<name>');
 }

@@ -2,7 +2,7 @@
 // (received payloads are tolerated and ignored), and a transport phase WITHOUT the Noise spec's
 // 65,535-byte message limit, because Micelio sends a whole frame of up to 1 MiB + 8 as one message.
 // Everything is node:crypto: BLAKE2s (hash and HMAC), ChaCha20-Poly1305 and X25519.
-import { createCipheriv, createDecipheriv, createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createSecretKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { err, ok, type Result } from '../base/result.ts';
 import { x25519, x25519PrivateKeyObject, x25519PublicFromPrivate, x25519RawPublic } from './x25519.ts';
 
@@ -52,12 +52,14 @@ function hkdf2(chainingKey: Uint8Array, ikm: Uint8Array): [Uint8Array, Uint8Arra
 
 /** ChaCha20-Poly1305 with a 64-bit little-endian counter nonce (4 zero bytes first), no size limit. */
 export class CipherState {
-  private readonly key: Uint8Array | undefined;
+  // A KeyObject made once: handing createCipheriv raw key bytes builds one per message, which cost
+  // more than the encryption itself (bench: overlay data over a native link).
+  private readonly key: KeyObject | undefined;
   private n = 0;
   private readonly nonceBuf = Buffer.alloc(12);
 
   constructor(key?: Uint8Array) {
-    this.key = key;
+    this.key = key === undefined ? undefined : createSecretKey(key);
   }
 
   hasKey(): boolean {

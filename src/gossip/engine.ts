@@ -15,18 +15,11 @@ import { ed25519Verify } from '../crypto/ed25519.ts';
 import type { NodeIdentity } from '../identity/identity.ts';
 import type { PeerManager } from '../peers/manager.ts';
 import type { Envelope } from '../wire/gen/micelio_pb.ts';
-import {
-  DEFAULT_MAX_HOPS,
-  DIRECT_HOPS,
-  ED25519_SIGNATURE_BYTES,
-  encodeEnvelope,
-  envelopeSignBytes,
-  isLinkLocalMsgType,
-  newEnvelope,
-} from '../wire/micelio/envelope.ts';
+import { DEFAULT_MAX_HOPS, DIRECT_HOPS, ED25519_SIGNATURE_BYTES, encodeEnvelope, envelopeSignBytes, isLinkLocalMsgType } from '../wire/micelio/envelope.ts';
 import { DEFAULT_KEYRING_MAX_ENTRIES, KeyRing, TrustLevel, type KeyEntry, type KeyRingStats } from './keyring.ts';
 import { DEFAULT_BURST, DEFAULT_LIMITER_IDLE_MS, DEFAULT_LIMITER_MAX_ENTRIES, DEFAULT_RATE_PER_S, RateLimiter, type RateLimiterStats } from './rate-limit.ts';
 import { DEFAULT_SEEN_MAX_ENTRIES, DEFAULT_SEEN_TTL_MS, SeenCache, type SeenCacheStats } from './seen.ts';
+import { newEnvelope } from '../crypto/envelope.ts';
 
 /** Neighbours a relayed message goes to (Micelio DefaultFanout). Own messages go to every neighbour. */
 export const DEFAULT_FANOUT = 3;
@@ -123,7 +116,21 @@ export interface GossipStats {
   seen: SeenCacheStats;
   keyring: KeyRingStats;
   limiter: RateLimiterStats;
+  /** Per msg_type (as a decimal string; types past the first MAX_TYPES_COUNTED share "other"). */
+  byType: Record<string, GossipTypeStats>;
 }
+
+export interface GossipTypeStats {
+  /** Unique messages from neighbours that passed every check. */
+  received: number;
+  /** Own messages: broadcast() and sendDirect() calls. */
+  originated: number;
+  /** Received messages relayed onwards. */
+  relayed: number;
+}
+
+/** Distinct msg_types counted one by one; a peer inventing types cannot grow the table past this. */
+const MAX_TYPES_COUNTED = 64;
 
 /** What the engine needs of the peer manager (a PeerManager is one; tests may pass a stand-in). */
 export type GossipPeers = Pick<PeerManager, 'on' | 'peers' | 'peer' | 'send' | 'broadcast'>;
@@ -169,7 +176,7 @@ function checkMsgType(msgType: number): void {
     throw new RangeError(`msg_type must be an integer in 0..${MAX_MSG_TYPE}, got ${msgType}`);
   }
   if (isLinkLocalMsgType(msgType)) {
-    throw new RangeError(`msg_type ${msgType} is consumed by the peer manager (hello, ack, peer exchange, keepalive) and never reaches gossip`);
+    throw new RangeError(`msg_type ${msgType} is consumed by the peer manager (hello, ack, peer exchange, keepalive, overlay) and never reaches gossip`);
   }
 }
 
@@ -187,6 +194,7 @@ export class GossipEngine {
   private readonly seen: SeenCache;
   private readonly keyring: KeyRing;
   private readonly limiter: RateLimiter;
+  private readonly byType = new Map<string, GossipTypeStats>();
   private readonly handlers = new Map<number, Set<GossipHandler>>();
   private readonly unsubscribe: (() => void)[] = [];
   private sweepTimer: Timer | undefined;
@@ -265,7 +273,7 @@ export class GossipEngine {
 
   /**
    * Registers a handler for one msg_type (core 3, 6–99, plugins 1000+); several per type are allowed and
-   * run in registration order. Returns the function that unregisters it. Types 1, 2, 4 and 5 never reach
+   * run in registration order. Returns the function that unregisters it. Types 1, 2, 4, 5, 90 and 91 never reach
    * gossip and are refused with a RangeError.
    */
   handle(msgType: number, handler: GossipHandler): () => void {
@@ -302,6 +310,7 @@ export class GossipEngine {
     });
     this.seen.check(env.messageId);
     this.counters.originated++;
+    this.typeStats(msgType).originated++;
     const { sent, total } = this.peers.broadcast(encodeEnvelope(env));
     this.counters.broadcast += sent;
     this.counters.sendDropped += total - sent;
@@ -328,6 +337,7 @@ export class GossipEngine {
       senderPubkey: this.identity.ed25519Public,
     });
     this.seen.check(env.messageId);
+    this.typeStats(msgType).originated++;
     const ok = this.peers.send(peerNodeId, encodeEnvelope(env));
     if (ok) this.counters.direct++;
     else this.counters.sendDropped++;
@@ -366,7 +376,22 @@ export class GossipEngine {
       seen,
       keyring,
       limiter,
+      byType: Object.fromEntries([...this.byType].map(([t, c]) => [t, { ...c }])),
     };
+  }
+
+  private typeStats(msgType: number): GossipTypeStats {
+    let key = String(msgType);
+    let c = this.byType.get(key);
+    if (c === undefined) {
+      if (this.byType.size >= MAX_TYPES_COUNTED) key = 'other';
+      c = this.byType.get(key);
+      if (c === undefined) {
+        c = { received: 0, originated: 0, relayed: 0 };
+        this.byType.set(key, c);
+      }
+    }
+    return c;
   }
 
   /** Removes expired seen ids and idle originators (runs every sweepIntervalMs once started). */
@@ -406,11 +431,13 @@ export class GossipEngine {
       this.keyring.put(key);
       this.log.debug({ sender: short(env.senderId) }, 'auto-learned key');
     }
-    // 4. The originator's bucket.
-    if (!this.limiter.allow(env.senderId)) return this.drop('rate-limited', env, fromPeer);
+    // 4. The originator's bucket, one per msg_type: a node's state updates or sync traffic never eat into
+    // the budget of its chat (Micelio has one bucket per originator for everything).
+    if (!this.limiter.allow(`${env.senderId}/${env.msgType}`)) return this.drop('rate-limited', env, fromPeer);
     // 5. Test-and-set.
     if (this.seen.check(env.messageId)) return this.drop('duplicate', env, fromPeer);
     this.counters.received++;
+    this.typeStats(env.msgType).received++;
     let hops = env.hopCount;
     if (hops > this.maxHops) {
       // hop_count is not signed: a relay may have raised it. Never carry a message further than we would.
@@ -480,6 +507,7 @@ export class GossipEngine {
     let sent = 0;
     for (let i = 0; i < n; i++) if (this.peers.send(candidates[i].nodeId, bytes)) sent++;
     this.counters.relayed++;
+    this.typeStats(env.msgType).relayed++;
     this.counters.forwarded += sent;
     this.counters.sendDropped += n - sent;
     return sent;

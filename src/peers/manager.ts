@@ -15,11 +15,13 @@ import type { Link, LinkDirection, LinkError, LinkFactory, LinkListener, LinkSta
 import { NativeTcpTransport } from '../link/native-tcp.ts';
 import { PeerExchangeSchema, PeerInfoSchema, type Envelope, type PeerInfo } from '../wire/gen/micelio_pb.ts';
 import { decodeMessage, encodeMessage } from '../wire/micelio/codec.ts';
-import { KEEPALIVE_ENVELOPE_BYTES, MsgType, decodeEnvelope, encodeEnvelope, newEnvelope, verifyEnvelope } from '../wire/micelio/envelope.ts';
+import { KEEPALIVE_ENVELOPE_BYTES, MsgType, decodeEnvelope, encodeEnvelope } from '../wire/micelio/envelope.ts';
+import { encodeOverlayEnvelope, isOverlayMsgType, peekOverlayEnvelope, type OverlayMsgType } from '../wire/micelio/overlay.ts';
 import { Emitter } from './events.ts';
 import { buildHello, verifyHello, type VerifiedHello } from './hello.ts';
 import { MemoryPeerStore, type PeerRecord, type PeerStore } from './store.ts';
 import { PeerTable } from './table.ts';
+import { newEnvelope, verifyEnvelope } from '../crypto/envelope.ts';
 
 /** Every PeerHello `version` a Hypha node sends starts with this. */
 export const HYPHA_VERSION_PREFIX = 'hypha/';
@@ -131,8 +133,13 @@ export interface LearnedKey {
 export interface PeerManagerEvents {
   connected: [peer: PeerHandle];
   disconnected: [peer: PeerHandle, reason: string];
-  /** Every envelope of a msg_type other than 1, 2, 4 and 5, with the peer it came from. */
+  /** Every envelope of a msg_type other than 1, 2, 4, 5, 90 and 91, with the peer it came from. */
   envelope: [from: PeerHandle, envelope: Envelope];
+  /**
+   * One overlay packet (msg_type 90 control, 91 data) from a Hypha peer; `packet` is the envelope's
+   * payload, a Mycelium packet. Never emitted for a peer that is not Hypha.
+   */
+  overlay: [from: PeerHandle, msgType: OverlayMsgType, packet: Uint8Array];
   key: [key: LearnedKey];
 }
 
@@ -147,6 +154,10 @@ export interface PeerManagerStats {
   rejectedMaxPeers: number;
   refusedInbound: number;
   malformedEnvelopes: number;
+  /** Overlay envelopes (90, 91) from a peer that is not Hypha: dropped. */
+  overlayFromNonHypha: number;
+  /** Overlay envelopes from a Hypha peer while nothing handles the overlay (it is disabled): dropped. */
+  overlayUnhandled: number;
   peerExchangesReceived: number;
   peerExchangesDeduped: number;
   peersEvictedFull: number;
@@ -302,6 +313,8 @@ export class PeerManager {
     rejectedMaxPeers: 0,
     refusedInbound: 0,
     malformedEnvelopes: 0,
+    overlayFromNonHypha: 0,
+    overlayUnhandled: 0,
     peerExchangesReceived: 0,
     peerExchangesDeduped: 0,
   };
@@ -445,6 +458,16 @@ export class PeerManager {
     const ok = peer.send(envelope instanceof Uint8Array ? envelope : encodeEnvelope(envelope));
     if (!ok) this.log.warn({ peer: short(nodeId), reason: 'send buffer full' }, 'message dropped');
     return ok;
+  }
+
+  /**
+   * Sends one overlay packet (msg_type 90 or 91, unsigned, hop 1) to a connected Hypha peer. Refused
+   * (false) for a peer that is not Hypha, so a Micelio node never receives one whatever the caller does.
+   */
+  sendOverlay(peer: PeerHandle, msgType: OverlayMsgType, packet: Uint8Array): boolean {
+    const p = this.connected.get(peer.nodeId);
+    if (p !== peer || !p.isHypha) return false;
+    return p.send(encodeOverlayEnvelope(msgType, packet));
   }
 
   /** Sends to every connected peer except `except`; returns how many accepted it out of how many tried. */
@@ -647,6 +670,12 @@ export class PeerManager {
 
   private onPeerMessage(peer: Peer, msg: Uint8Array): void {
     if (!peer.connected) return;
+    // Overlay packets are most of the traffic between Hypha nodes: their canonical form skips the decode.
+    const fast = peekOverlayEnvelope(msg);
+    if (fast !== undefined) {
+      this.onOverlay(peer, fast.msgType, fast.packet);
+      return;
+    }
     const env = decodeEnvelope(msg);
     if (!env.ok) {
       // Micelio skips an envelope it cannot unmarshal and keeps the connection.
@@ -665,8 +694,22 @@ export class PeerManager {
       case MsgType.PeerHelloAck:
         return; // a second hello after the exchange means nothing
       default:
-        this.events.emit('envelope', peer, e);
+        if (isOverlayMsgType(e.msgType)) this.onOverlay(peer, e.msgType, e.payload);
+        else this.events.emit('envelope', peer, e);
     }
+  }
+
+  /** Overlay packets go to the overlay, never to gossip; only a Hypha peer may send them. */
+  private onOverlay(peer: Peer, msgType: OverlayMsgType, packet: Uint8Array): void {
+    if (!peer.isHypha) {
+      this.counters.overlayFromNonHypha++;
+      return;
+    }
+    if (this.events.listenerCount('overlay') === 0) {
+      this.counters.overlayUnhandled++;
+      return;
+    }
+    this.events.emit('overlay', peer, msgType, packet);
   }
 
   // ---------------------------------------------------------------------------------------------

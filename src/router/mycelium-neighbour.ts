@@ -4,7 +4,7 @@ import type { Logger } from '../base/log.ts';
 import type { Link } from '../link/link.ts';
 import type { Tlv } from '../wire/mycelium/babel.ts';
 import { checkDataFrame, decodeControlFrame, encodeControlFrame, PACKET_TYPE_CONTROL, PACKET_TYPE_DATA } from '../wire/mycelium/packet.ts';
-import { MYCELIUM_TIMERS, STATIC_LINK_COST, type Neighbour, type TimerProfile } from './neighbour.ts';
+import { MYCELIUM_TIMERS, STATIC_LINK_COST, tcpStaticCost, type Neighbour, type TimerProfile } from './neighbour.ts';
 import type { Router } from './router.ts';
 
 export interface MyceliumNeighbourOptions {
@@ -20,13 +20,17 @@ export interface MyceliumNeighbourOptions {
 /** TCP over IPv4 (or a v4-mapped address) costs more than over IPv6, as in Mycelium. */
 export function staticCostOf(link: Link): number {
   if (link.transport === 'memory') return STATIC_LINK_COST.memory;
-  const remote = link.remoteAddress;
-  const v4 = !remote.startsWith('[') || remote.toLowerCase().startsWith('[::ffff:');
-  return v4 ? STATIC_LINK_COST.tcpIpv4 : STATIC_LINK_COST.tcpIpv6;
+  return tcpStaticCost(link.remoteAddress);
+}
+
+/** The router neighbour id of the Mycelium link with this link id (joins peer tables to the router's). */
+export function myceliumNeighbourId(linkId: number): string {
+  return `link-${linkId}`;
 }
 
 export class MyceliumNeighbour implements Neighbour {
   readonly id: string;
+  readonly kind = 'mycelium' as const;
   readonly label: string;
   readonly staticCost: number;
   readonly timers: TimerProfile;
@@ -41,7 +45,7 @@ export class MyceliumNeighbour implements Neighbour {
     this.onData = opts.onData;
     this.timers = opts.timers ?? MYCELIUM_TIMERS;
     this.staticCost = opts.staticCost ?? staticCostOf(opts.link);
-    this.id = `link-${opts.link.id}`;
+    this.id = myceliumNeighbourId(opts.link.id);
     this.label = `${opts.link.transport.toUpperCase()} ${opts.link.localAddress} <-> ${opts.link.remoteAddress}`;
     this.log = opts.logger.child({ component: 'router', neighbour: this.label });
     // Registered first, so frames that arrived before attach() reach a router that knows us.

@@ -7,7 +7,8 @@
 //
 // Stricter than Mycelium: a retraction only ever touches the route of the neighbour that sent it
 // (and keeps that route's origin), so a neighbour cannot withdraw someone else's path; every table
-// and cache is bounded.
+// and cache is bounded. A neighbour whose key its link authenticated (a native Noise link) may claim
+// to originate a route — its own /64, or metric 0 — only under a router id carrying that very key.
 //
 // The router talks to neighbours only through the Neighbour interface (neighbour.ts), so links of any
 // kind, with their own timer profiles, sit side by side.
@@ -15,12 +16,13 @@ import { randomBytes } from 'node:crypto';
 import type { Clock, Timer } from '../base/clock.ts';
 import type { Logger } from '../base/log.ts';
 import { BoundedMap } from '../base/bounded-map.ts';
+import { bytesEqual } from '../base/bytes.ts';
 import { overlayAddress } from '../identity/address.ts';
 import { formatIpv6 } from '../wire/ipv6.ts';
 import type { RouteRequestTlv, SeqnoRequestTlv, Tlv, UpdateTlv } from '../wire/mycelium/babel.ts';
 import { makeRouterId, routerIdKey, routerIdPubkey, routerIdText } from '../wire/mycelium/router-id.ts';
 import { METRIC_INFINITE, METRIC_MAX_FINITE, metricAdd, metricDelta, metricSub, seqnoAdd, seqnoGt, seqnoLt } from './metric.ts';
-import type { Neighbour } from './neighbour.ts';
+import type { Neighbour, NeighbourKind } from './neighbour.ts';
 import { makeSubnet, subnetContains, subnetContainsSubnet, subnetFromPrefix, subnetText, subnetToPrefix, type Subnet } from './subnet.ts';
 import {
   feasible,
@@ -111,6 +113,8 @@ export interface RouterStats {
   tlvsReceived: number;
   updatesDeniedByFilter: number;
   updatesDeniedOwnership: number;
+  /** Updates from an authenticated (native) neighbour claiming to originate a route under another key. */
+  updatesDeniedBinding: number;
   retractionsIgnored: number;
   triggeredUpdates: number;
   seqnoRequestsSent: number;
@@ -144,7 +148,13 @@ export interface QueriedInfo {
 
 export interface NeighbourInfo {
   id: string;
+  /** 'native' (a Hypha peer over a Noise link) or 'mycelium' (a Mycelium TCP/TLS link). */
+  kind: NeighbourKind;
   label: string;
+  /** Node id of a native peer (joins `hypha peers list` rows); absent for Mycelium links. */
+  remoteId?: string;
+  /** Static part of the link cost (by transport); linkCost = smoothedRttMs + staticCost. */
+  staticCost: number;
   linkCost: number;
   smoothedRttMs: number;
   msSinceLastIhu: number;
@@ -188,6 +198,7 @@ export class Router {
     tlvsReceived: 0,
     updatesDeniedByFilter: 0,
     updatesDeniedOwnership: 0,
+    updatesDeniedBinding: 0,
     retractionsIgnored: 0,
     triggeredUpdates: 0,
     seqnoRequestsSent: 0,
@@ -272,6 +283,7 @@ export class Router {
     const now = this.clock.now();
     const st: NeighbourState = {
       neighbour: n,
+      authenticatedAddress: n.authenticatedKey === undefined ? undefined : overlayAddress(n.authenticatedKey),
       addedAt: now,
       alive: true,
       helloSeqno: 0,
@@ -399,6 +411,19 @@ export class Router {
     return subnetContains(subnet, addr);
   }
 
+  /**
+   * A neighbour whose key its link proved may announce routes of others (the ownership rule covers
+   * them), but an Update that claims to originate at the neighbour itself — for a subnet holding the
+   * neighbour's own address, or at metric 0, which no relay ever sends since every link costs at
+   * least its static cost — must carry a router id with the neighbour's authenticated key.
+   */
+  private boundToNeighbour(st: NeighbourState, u: UpdateTlv, subnet: Subnet): boolean {
+    const key = st.neighbour.authenticatedKey;
+    if (key === undefined || st.authenticatedAddress === undefined) return true;
+    const claimsOrigin = u.metric === 0 || subnetContains(subnet, st.authenticatedAddress);
+    return !claimsOrigin || bytesEqual(routerIdPubkey(u.routerId), key);
+  }
+
   private handleUpdate(st: NeighbourState, u: UpdateTlv): void {
     const subnet = subnetFromPrefix(u.prefix);
     const retraction = u.metric === METRIC_INFINITE;
@@ -411,6 +436,11 @@ export class Router {
     if (!retraction && !this.ownsSubnet(ridKey, u.routerId, subnet)) {
       this.stats.updatesDeniedOwnership++;
       this.log.debug({ neighbour: st.neighbour.label, subnet: subnetText(subnet) }, 'update for a subnet its router id does not own, ignored');
+      return;
+    }
+    if (!retraction && !this.boundToNeighbour(st, u, subnet)) {
+      this.stats.updatesDeniedBinding++;
+      this.log.debug({ neighbour: st.neighbour.label, subnet: subnetText(subnet) }, 'update claims to originate at an authenticated neighbour under another key, ignored');
       return;
     }
     if (this.isStatic(subnet)) return;
@@ -991,7 +1021,10 @@ export class Router {
     const now = this.clock.now();
     return [...this.nbrs.values()].map((st) => ({
       id: st.neighbour.id,
+      kind: st.neighbour.kind,
       label: st.neighbour.label,
+      ...(st.neighbour.remoteId === undefined ? {} : { remoteId: st.neighbour.remoteId }),
+      staticCost: st.neighbour.staticCost,
       linkCost: this.cost(st),
       smoothedRttMs: st.smoothedRttMs,
       msSinceLastIhu: now - st.lastIhuAt,

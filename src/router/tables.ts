@@ -9,6 +9,8 @@ import { METRIC_INFINITE, seqnoGt } from './metric.ts';
 /** The router's view of one neighbour. */
 export interface NeighbourState {
   readonly neighbour: Neighbour;
+  /** The overlay address of neighbour.authenticatedKey, computed once. */
+  readonly authenticatedAddress: Uint8Array | undefined;
   readonly addedAt: number;
   alive: boolean;
   helloSeqno: number;

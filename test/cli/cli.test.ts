@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listOptions } from '../../src/config/schema.ts';
 import { hypha, hyphaInProcess, spawnHypha, type Running } from './helpers.ts';
+import { QUIET_OVERLAY_ARGS } from '../helpers/node-flags.ts';
 
 const flagged = listOptions().filter((o) => o.spec.flag);
 
@@ -64,7 +65,7 @@ test('a config file problem exits 2 naming the file and the key', async (t) => {
 async function startNode(t: { after: (fn: () => Promise<void>) => void }, extra: string[] = []): Promise<{ node: Running; dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'hypha-run-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const node = spawnHypha(['run', '--data-dir', dir, '--listen', '127.0.0.1:0', '--ssh-listen', '127.0.0.1:0', '--log-format', 'json', ...extra]);
+  const node = spawnHypha(['run', '--data-dir', dir, '--listen', '127.0.0.1:0', '--ssh-listen', '127.0.0.1:0', '--log-format', 'json', ...QUIET_OVERLAY_ARGS, ...extra]);
   t.after(async () => {
     if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGKILL');
   });
@@ -107,7 +108,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     assert.ok(!lines.some((l) => Number(l.level) >= 50), 'no error logs');
     // The identity it created is kept and reused.
     const key = await readFile(join(dir, 'identity', 'node.key'), 'utf8');
-    const again = spawnHypha(['run', '--data-dir', dir, '--listen', '127.0.0.1:0', '--ssh-listen', '127.0.0.1:0', '--log-format', 'json']);
+    const again = spawnHypha(['run', '--data-dir', dir, '--listen', '127.0.0.1:0', '--ssh-listen', '127.0.0.1:0', '--log-format', 'json', ...QUIET_OVERLAY_ARGS]);
     t.after(async () => {
       if (again.child.exitCode === null) again.child.kill('SIGKILL');
     });
@@ -124,7 +125,7 @@ test('hypha run with a broken node.key exits 1 and says what to do', async (t) =
   t.after(() => rm(dir, { recursive: true, force: true }));
   await mkdir(join(dir, 'identity'));
   await writeFile(join(dir, 'identity', 'node.key'), 'not a key\n');
-  const r = await hypha(['run', '--data-dir', dir, '--listen', '127.0.0.1:0']);
+  const r = await hypha(['run', '--data-dir', dir, '--listen', '127.0.0.1:0', ...QUIET_OVERLAY_ARGS]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /cannot start the node: invalid node key .*node\.key: no PEM block found/);
   assert.equal(await readFile(join(dir, 'identity', 'node.key'), 'utf8'), 'not a key\n');
@@ -133,7 +134,7 @@ test('hypha run with a broken node.key exits 1 and says what to do', async (t) =
 test('logs are human-readable text by default, and --log-level filters them', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'hypha-run-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const node = spawnHypha(['--data-dir', dir, '--listen', '127.0.0.1:0', '--ssh-listen', '127.0.0.1:0', '--log-level', 'debug']);
+  const node = spawnHypha(['--data-dir', dir, '--listen', '127.0.0.1:0', '--ssh-listen', '127.0.0.1:0', '--log-level', 'debug', ...QUIET_OVERLAY_ARGS]);
   t.after(async () => {
     if (node.child.exitCode === null) node.child.kill('SIGKILL');
   });
@@ -143,7 +144,7 @@ test('logs are human-readable text by default, and --log-level filters them', as
   assert.doesNotMatch(node.stderr(), /^\{/m);
 
   const quietDir = join(dir, 'quiet');
-  const quiet = spawnHypha(['--data-dir', quietDir, '--listen', '127.0.0.1:0', '--ssh-listen', '', '--log-level', 'warn', '--log-format', 'json']);
+  const quiet = spawnHypha(['--data-dir', quietDir, '--listen', '127.0.0.1:0', '--ssh-listen', '', '--log-level', 'warn', '--log-format', 'json', ...QUIET_OVERLAY_ARGS]);
   t.after(async () => {
     if (quiet.child.exitCode === null) quiet.child.kill('SIGKILL');
   });
@@ -161,8 +162,18 @@ test('logs are human-readable text by default, and --log-level filters them', as
 test('a second hypha on the same data dir exits 1 naming the first', async (t) => {
   const { node, dir } = await startNode(t);
   await node.waitFor('"msg":"node running"');
-  const second = await hypha(['run', '--data-dir', dir, '--listen', '127.0.0.1:0']);
+  const second = await hypha(['run', '--data-dir', dir, '--listen', '127.0.0.1:0', ...QUIET_OVERLAY_ARGS]);
   assert.equal(second.code, 1);
   assert.match(second.stderr, new RegExp(`another hypha process \\(pid ${node.child.pid}\\) is using the data dir`));
   assert.equal(await stopWith(node, 'SIGTERM'), 0);
+});
+
+test('a malformed topic file stops hypha run with exit 2, naming the file and the line', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'hypha-topics-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const topics = join(dir, 'topics.toml');
+  await writeFile(topics, 'default = "Accept"\n\n["example.topic"]\nsubnets = ["400::/300"]\n');
+  const r = await hyphaInProcess(['run', '--data-dir', dir, '--topic-config', topics]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /topic_config.*topics\.toml:4/);
 });

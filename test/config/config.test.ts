@@ -28,6 +28,22 @@ const tomlProblems = (text: string, s: ConfigSources = {}) => problems({ file: {
 
 test('defaults', () => {
   assert.deepEqual(build(), {
+    peers: [],
+    tcp_listen_port: 9651,
+    quic_listen_port: 9651,
+    disable_quic: false,
+    peer_discovery_port: 9650,
+    disable_peer_discovery: false,
+    peer_discovery_interfaces: [],
+    no_tun: false,
+    tun_name: 'hypha0',
+    network_name: '',
+    network_key_file: '',
+    api_addr: '127.0.0.1:8989',
+    jsonrpc_addr: '127.0.0.1:8990',
+    api_token_file: '',
+    topic_config: '',
+    metrics_api_address: '',
     node: { name: 'box', tags: [], data_dir: '/home/u/.hypha' },
     ssh: { listen: '127.0.0.1:2222', max_sessions: 64, idle_timeout: 1_800_000 },
     network: {
@@ -43,6 +59,19 @@ test('defaults', () => {
       idle_timeout: 60_000,
       write_timeout: 10_000,
       handshake_timeout: 10_000,
+    },
+    overlay: { links: 'both', native_hello_interval: 1_000 },
+    state: {
+      tombstone_ttl: 86_400_000,
+      gc_interval: 3_600_000,
+      sync_interval: 10_000,
+      controllers: [],
+      auto_observe: true,
+      max_key_bytes: 256,
+      max_value_bytes: 4096,
+      max_entries_per_owner: 10_000,
+      max_entries: 100_000,
+      max_bytes: 67_108_864,
     },
     logging: { level: 'info', format: 'text' },
   });
@@ -194,7 +223,9 @@ test('rules across keys', () => {
 
 test('unknown keys and sections are errors that name them, with a hint when one is close', () => {
   assert.deepEqual(tomlProblems('[network]\nlistn = ":1"'), ['network.listn: unknown key (did you mean network.listen?)']);
-  assert.deepEqual(tomlProblems('[network]\nname = "x"'), ['network.name: unknown key (did you mean node.name?)']);
+  assert.deepEqual(tomlProblems('[network]\nname = "x"'), ['network.name: unknown key (did you mean network_name?)']);
+  assert.deepEqual(tomlProblems('[network]\ntags = []'), ['network.tags: unknown key (did you mean node.tags?)']);
+  assert.deepEqual(tomlProblems('tcp_listen_prot = 1'), ['tcp_listen_prot: unknown key (did you mean tcp_listen_port?)']);
   assert.deepEqual(tomlProblems('[netwrk]\nlisten = ":1"'), ['netwrk: unknown section (did you mean network?)']);
   assert.deepEqual(tomlProblems('[network]\nmax-peers = 3'), ['network.max-peers: unknown key (did you mean network.max_peers?)']);
   assert.deepEqual(tomlProblems('completely_unrelated = 1'), ['completely_unrelated: unknown key']);
@@ -346,4 +377,17 @@ test('loadConfig: --config must exist; the default file lives in the data dir an
   await assert.rejects(loadConfig({ configPath: base, context: ctx }), /cannot read the config file: is a directory/);
   await writeFile(join(dataDir, 'config.toml'), '[network\n');
   await assert.rejects(loadConfig({ flags: { 'node.data_dir': dataDir }, context: ctx }), /config\.toml:1:\d+: TOML syntax error/);
+});
+
+test('topic_config: the message-bus topic file, from the file or --topic-config, with ~ expanded', () => {
+  assert.equal(buildConfig({ file: { path: 'c.toml', text: 'topic_config = "~/topics.toml"\n' }, context: { homeDir: '/home/u', hostname: 'b' } }).topic_config, '/home/u/topics.toml');
+  assert.equal(buildConfig({ flags: { topic_config: '/etc/t.toml' }, context: { homeDir: '/h', hostname: 'b' } }).topic_config, '/etc/t.toml');
+});
+
+test('metrics_api_address: off by default, Mycelium\'s flag --metrics-api-address, a listen address', () => {
+  const ctx = { homeDir: '/h', hostname: 'b' };
+  assert.equal(buildConfig({ context: ctx }).metrics_api_address, '');
+  assert.equal(buildConfig({ flags: { metrics_api_address: '127.0.0.1:9990' }, context: ctx }).metrics_api_address, '127.0.0.1:9990');
+  assert.equal(buildConfig({ file: { path: 'c.toml', text: 'metrics_api_address = "[::1]:9990"\n' }, context: ctx }).metrics_api_address, '[::1]:9990');
+  assert.throws(() => buildConfig({ flags: { metrics_api_address: 'nowhere' }, context: ctx }), /metrics_api_address/);
 });

@@ -12,6 +12,7 @@ import type { GossipPart, PartylinePart, PeersPart } from '../../src/node/parts.
 import type { PartylineHub } from '../../src/partyline/hub.ts';
 import type { PeerManager } from '../../src/peers/manager.ts';
 import { waitFor } from '../partyline/helpers.ts';
+import { QUIET_OVERLAY } from './node-flags.ts';
 
 export interface RunningNode {
   name: string;
@@ -49,6 +50,7 @@ export async function startHyphaNode(
       'ssh.listen': '127.0.0.1:0',
       'network.exchange_interval': '300ms',
       'network.discovery_interval': '200ms',
+      ...QUIET_OVERLAY,
       ...opts.flags,
     },
   });

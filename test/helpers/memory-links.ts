@@ -12,7 +12,11 @@ export class MemoryNetwork {
   readonly wires: MemoryWire[] = [];
   /** Every dial attempted, with the clock time: tests read backoff schedules from it. */
   readonly dials: { from: string; to: string; atMs: number }[] = [];
+  /** One-way latency of the wire a dial creates, by dialler name and dialled address (default 0). */
+  latency: (from: string, to: string) => number = () => 0;
   private nextHost = 1;
+  /** While set, a dial from `from` (factory name) to `to` (address) is refused, as across a partition. */
+  blocked: ((from: string, to: string) => boolean) | undefined;
 
   constructor(clock: Clock) {
     this.clock = clock;
@@ -27,10 +31,10 @@ export class MemoryNetwork {
       dial(address: string): Promise<Result<Link, LinkError>> {
         net.dials.push({ from: name, to: address, atMs: net.clock.now() });
         const l = net.listeners.get(address);
-        if (!l) return Promise.resolve(err('dial-failed', `dial ${address}: connection refused`));
+        if (!l || net.blocked?.(name, address)) return Promise.resolve(err('dial-failed', `dial ${address}: connection refused`));
         const refusal = l.handlers.preCheck?.(`mem:${name}`);
         if (refusal !== undefined) return Promise.resolve(err('handshake-failed', `${address}: connection closed during noise handshake`));
-        const wire = new MemoryWire(net.clock, { protocol: 'native', staticA: staticKey, staticB: l.staticKey, nameA: name, nameB: address });
+        const wire = new MemoryWire(net.clock, { protocol: 'native', latencyMs: net.latency(name, address), staticA: staticKey, staticB: l.staticKey, nameA: name, nameB: address });
         net.wires.push(wire);
         l.handlers.onLink(wire.b);
         return Promise.resolve(ok(wire.a));

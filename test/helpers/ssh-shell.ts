@@ -47,3 +47,40 @@ export function sshLogin(t: TestContext, port: number, username: string, private
       .connect({ host: '127.0.0.1', port, username, privateKey, readyTimeout: 20_000, hostVerifier: () => true });
   });
 }
+
+export interface PartylineShell {
+  /** Types `command`, then waits until a line after it matches `until`; returns the lines printed since. */
+  run(command: string, until: RegExp, timeoutMs?: number): Promise<string[]>;
+  close(): void;
+}
+
+/** A partyline session for multi-process tests: log in, type a command, wait for the lines it prints. */
+export async function openShell(port: number, privateKey: string, username = 'tester'): Promise<PartylineShell> {
+  const client = new ssh2.Client();
+  await new Promise<void>((resolve, reject) => {
+    client.on('ready', () => resolve()).on('error', reject).connect({ host: '127.0.0.1', port, username, privateKey, readyTimeout: 30_000, hostVerifier: () => true });
+  });
+  const stream = await new Promise<ClientChannel>((resolve, reject) => {
+    client.shell({ term: 'xterm', cols: 200, rows: 50 }, (e, s) => (e ? reject(e) : resolve(s)));
+  });
+  let raw = '';
+  stream.on('data', (d: Buffer) => (raw += d.toString('utf8')));
+  const screenTail = () => screenLines(raw).slice(-20).join('\n');
+  await waitFor(() => raw.includes(`[${username}]> `), `the prompt; screen:\n${screenTail()}`, 30_000);
+  return {
+    async run(command, until, timeoutMs = 30_000) {
+      const mark = raw.length;
+      stream.write(`${command}\r`);
+      let lines: string[] = [];
+      await waitFor(() => {
+        lines = screenLines(raw.slice(mark)).slice(1);
+        return lines.some((l) => until.test(l));
+      }, `${JSON.stringify(command)} to print ${until}`, timeoutMs);
+      return lines;
+    },
+    close() {
+      stream.close();
+      client.end();
+    },
+  };
+}

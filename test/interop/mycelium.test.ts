@@ -19,6 +19,9 @@ import { MemoryDevice } from '../../src/dataplane/memory-device.ts';
 import { Overlay } from '../../src/dataplane/overlay.ts';
 import { privateNetwork } from '../../src/link/mycelium-transport.ts';
 import { MyceliumPeerManager } from '../../src/peers/mycelium-peers.ts';
+import { PeerManager } from '../../src/peers/manager.ts';
+import { NativeOverlayBridge } from '../../src/dataplane/native-bridge.ts';
+import { identityFromSeed } from '../../src/identity/identity.ts';
 import { formatIpv6, parseIpv6 } from '../../src/wire/ipv6.ts';
 import { decodeMessagePacket, encodeMessagePacket, MSG_FLAG_ACK, MSG_FLAG_CHUNK, MSG_FLAG_DONE, MSG_FLAG_INIT, type MessagePacket } from '../../src/wire/mycelium/message.ts';
 import { waitFor } from '../helpers/poll.ts';
@@ -272,5 +275,77 @@ test('Rust mycelium-private and Hypha form a private network over TLS 1.3 PSK; a
       await n.peers.stop();
       n.overlay.stop();
     }
+  }
+});
+
+test('one network: a Rust Mycelium node and a Hypha node reach each other across a native Hypha link', { timeout: 120_000 }, async (t) => {
+  if (!BIN) {
+    t.skip('MYCELIUM_BIN is not set: build threefoldtech/mycelium (myceliumd) and point MYCELIUM_BIN at the binary to run this interop test');
+    return;
+  }
+  // A: Hypha with native links only. C: Hypha with both kinds. R: Rust, peered with C over tcp://.
+  //   A ══ native (Noise) ══ C ── tcp:// ── R
+  const native = (bootstrap: string[]) => {
+    const id = identityFromSeed(randomBytes(32));
+    const messages: MessagePacket[] = [];
+    const overlay = new Overlay({
+      clock,
+      logger: log,
+      x25519Private: id.x25519PrivateKey,
+      x25519Public: id.x25519Public,
+      device: new MemoryDevice(),
+      onMessage: (payload) => {
+        const m = decodeMessagePacket(payload);
+        if (m.ok) messages.push(m.value);
+      },
+    });
+    const pm = new PeerManager({ identity: id, clock, logger: log, version: 'interop', listen: '127.0.0.1:0', bootstrap });
+    const bridge = new NativeOverlayBridge({ peers: pm, overlay, clock, logger: log });
+    return { id, overlay, pm, bridge, messages };
+  };
+  const c = native([]);
+  const cMycelium = new MyceliumPeerManager({ clock, logger: log, listen: { host: '127.0.0.1', port: 0 }, discovery: false, onLink: (link) => c.overlay.attachLink(link) });
+  await c.pm.start();
+  c.bridge.start();
+  await cMycelium.start();
+  const a = native([c.pm.listenAddress!]);
+  await a.pm.start();
+  a.bridge.start();
+  const rust = await startRust(BIN, [], [`tcp://127.0.0.1:${cMycelium.listenPort}`]);
+  try {
+    const info = await getJson<{ nodeIp: string }>(`${rust.api}/admin`);
+    const rustIp = parseIpv6(info.nodeIp)!;
+    const aIp = formatIpv6(a.overlay.router.address);
+    // Rust → A: the route request crosses C onto the native link, the answer comes back, then the data.
+    const pushed = await fetch(`${rust.api}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dst: { ip: aIp }, payload: Buffer.from('from rust over a native link').toString('base64') }),
+    });
+    assert.equal(pushed.status, 201);
+    const { id: mid } = (await pushed.json()) as { id: string };
+    await waitFor(() => a.messages.some((m) => m.kind === 'init' && toHex(m.id) === mid), 'INIT from Rust at A', 30_000);
+    // Rust's route to A: via its link to C, at a metric that includes the native hop C–A.
+    const selected = await getJson<{ subnet: string; nextHop: string; metric: number | string }[]>(`${rust.api}/admin/routes/selected`);
+    const toA = selected.find((r) => r.subnet === `${formatIpv6(a.overlay.router.subnet.address)}/64`);
+    assert.ok(toA, `Rust has no route to A: ${JSON.stringify(selected)}`);
+    assert.ok(toA.nextHop.includes(`:${cMycelium.listenPort}`), `next hop ${toA.nextHop}`);
+    assert.ok(typeof toA.metric === 'number' && toA.metric >= 15, `metric ${toA.metric}`);
+    // A → Rust: a message INIT answered with an ACK, across the native link and C.
+    const id = randomBytes(8);
+    const topic = new TextEncoder().encode('hypha.onenet');
+    assert.ok(a.overlay.dataplane.sendMessage(rustIp, encodeMessagePacket({ kind: 'init', id, flags: MSG_FLAG_INIT, length: 1, topic, topicLength: topic.length })));
+    await waitFor(() => a.messages.some((m) => (m.flags & MSG_FLAG_ACK) !== 0 && toHex(m.id) === toHex(id)), 'INIT-ACK from Rust at A', 30_000);
+    assert.equal(a.overlay.router.neighbourInfo()[0].kind, 'native');
+    assert.ok(c.overlay.dataplane.counters.forwarded > 0, 'C forwarded between the two kinds of link');
+  } finally {
+    if (process.env.INTEROP_DEBUG) console.log(rust.output.join(''));
+    await stopRust(rust);
+    for (const n of [a, c]) {
+      n.bridge.stop();
+      await n.pm.stop();
+      n.overlay.stop();
+    }
+    await cMycelium.stop();
   }
 });

@@ -15,9 +15,10 @@ import type { NodeContext, NodePart } from '../../src/node/part.ts';
 import { MemoryBacking, MemoryStore } from '../../src/store/memory.ts';
 import { jsonBucket } from '../../src/store/store.ts';
 import vectors from '../fixtures/micelio-identities.json' with { type: 'json' };
+import { QUIET_OVERLAY } from '../helpers/node-flags.ts';
 
 // No listeners: these tests are about the composition root, and many nodes share one process.
-const OFFLINE = { 'network.listen': '', 'ssh.listen': '' };
+const OFFLINE = { 'network.listen': '', 'ssh.listen': '', ...QUIET_OVERLAY };
 const config = buildConfig({ context: { homeDir: '/nonexistent', hostname: 'test' }, flags: OFFLINE });
 const identity = identityFromSeed(fromHex(vectors[0].seed)!);
 
@@ -148,7 +149,7 @@ test('from a data dir: identity and store are created there, and a restart finds
   const first = await HyphaNode.create(cfg, { logger: cap.logger });
   assert.ok(cap.has('info', 'created a new node identity'));
   await first.start();
-  await first.store.bucket(jsonBucket<{ n: number }>('state')).put('k', { n: 1 });
+  await first.store.bucket(jsonBucket<{ n: number }>('scratch')).put('k', { n: 1 });
   await first.stop();
   assert.equal((await stat(dataDir)).mode & 0o777, 0o700);
   assert.ok((await stat(join(dataDir, 'identity', 'node.key'))).isFile());
@@ -156,7 +157,7 @@ test('from a data dir: identity and store are created there, and a restart finds
 
   const second = await HyphaNode.create(cfg, { logger: captureLogger().logger });
   assert.equal(second.identity.nodeId, first.identity.nodeId);
-  assert.deepEqual(second.store.bucket(jsonBucket<{ n: number }>('state')).get('k'), { n: 1 });
+  assert.deepEqual(second.store.bucket(jsonBucket<{ n: number }>('scratch')).get('k'), { n: 1 });
   await second.stop();
 });
 

@@ -7,6 +7,7 @@ import { captureLogger } from '../../src/base/log.ts';
 import { buildConfig } from '../../src/config/load.ts';
 import { HyphaNode } from '../../src/node/node.ts';
 import type { PeersPart } from '../../src/node/parts.ts';
+import { QUIET_OVERLAY } from '../helpers/node-flags.ts';
 
 async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
@@ -19,7 +20,7 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_000): P
 function nodeConfig(base: string, name: string, flags: Record<string, unknown> = {}) {
   return buildConfig({
     context: { homeDir: base, hostname: name },
-    flags: { 'node.data_dir': join(base, name), 'network.listen': '127.0.0.1:0', 'ssh.listen': '', ...flags },
+    flags: { 'node.data_dir': join(base, name), 'network.listen': '127.0.0.1:0', 'ssh.listen': '', ...QUIET_OVERLAY, ...flags },
   });
 }
 

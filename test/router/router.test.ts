@@ -16,6 +16,7 @@ import { METRIC_INFINITE } from '../../src/router/metric.ts';
 
 class FakeNeighbour implements Neighbour {
   readonly id: string;
+  readonly kind = 'mycelium' as const;
   readonly label: string;
   readonly staticCost = 10;
   readonly timers = MYCELIUM_TIMERS;

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { identityFromSeed } from '../../src/identity/identity.ts';
-import { KEEPALIVE_ENVELOPE_BYTES, decodeEnvelope, encodeEnvelope, newEnvelope } from '../../src/wire/micelio/envelope.ts';
+import { KEEPALIVE_ENVELOPE_BYTES, decodeEnvelope, encodeEnvelope } from '../../src/wire/micelio/envelope.ts';
+import { newEnvelope } from '../../src/crypto/envelope.ts';
 import { encodeControlFrame } from '../../src/wire/mycelium/packet.ts';
 import { TrafficClassifier, TrafficCounters, envelopeMsgType, kindIndex, TRAFFIC_KINDS } from '../../src/sim/traffic.ts';
 

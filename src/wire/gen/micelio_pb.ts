@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file micelio.proto.
  */
 export const file_micelio: GenFile = /*@__PURE__*/
-  fileDesc("Cg1taWNlbGlvLnByb3RvEgdtaWNlbGlvIqUBCghFbnZlbG9wZRISCgptZXNzYWdlX2lkGAEgASgJEhEKCXNlbmRlcl9pZBgCIAEoCRISCgpsYW1wb3J0X3RzGAMgASgEEhEKCWhvcF9jb3VudBgEIAEoDRIQCghtc2dfdHlwZRgFIAEoDRIPCgdwYXlsb2FkGAYgASgMEhEKCXNpZ25hdHVyZRgHIAEoDBIVCg1zZW5kZXJfcHVia2V5GAggASgMInsKCVBlZXJIZWxsbxIPCgdub2RlX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDAoEdGFncxgDIAMoCRIRCglyZWFjaGFibGUYBCABKAgSEwoLbGlzdGVuX2FkZHIYBSABKAkSFgoOZWQyNTUxOV9wdWJrZXkYBiABKAwiPAoLQ2hhdE1lc3NhZ2USDAoEbmljaxgBIAEoCRIMCgR0ZXh0GAIgASgJEhEKCXRpbWVzdGFtcBgDIAEoBCJnCghQZWVySW5mbxIPCgdub2RlX2lkGAEgASgJEgwKBGFkZHIYAiABKAkSEQoJcmVhY2hhYmxlGAMgASgIEhYKDmVkMjU1MTlfcHVia2V5GAQgASgMEhEKCWxhc3Rfc2VlbhgFIAEoBCIwCgxQZWVyRXhjaGFuZ2USIAoFcGVlcnMYASADKAsyES5taWNlbGlvLlBlZXJJbmZvIogBCgpTdGF0ZUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDBISCgpsYW1wb3J0X3RzGAMgASgEEg8KB25vZGVfaWQYBCABKAkSDwoHZGVsZXRlZBgFIAEoCBIRCglzaWduYXR1cmUYBiABKAwSFQoNYXV0aG9yX3B1YmtleRgHIAEoDCIxCgtTdGF0ZVVwZGF0ZRIiCgVlbnRyeRgBIAEoCzITLm1pY2VsaW8uU3RhdGVFbnRyeSJ1ChBTdGF0ZVN5bmNSZXF1ZXN0EjMKBWtub3duGAEgAygLMiQubWljZWxpby5TdGF0ZVN5bmNSZXF1ZXN0Lktub3duRW50cnkaLAoKS25vd25FbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAQ6AjgBIjkKEVN0YXRlU3luY1Jlc3BvbnNlEiQKB2VudHJpZXMYASADKAsyEy5taWNlbGlvLlN0YXRlRW50cnliBnByb3RvMw");
+  fileDesc("Cg1taWNlbGlvLnByb3RvEgdtaWNlbGlvIqUBCghFbnZlbG9wZRISCgptZXNzYWdlX2lkGAEgASgJEhEKCXNlbmRlcl9pZBgCIAEoCRISCgpsYW1wb3J0X3RzGAMgASgEEhEKCWhvcF9jb3VudBgEIAEoDRIQCghtc2dfdHlwZRgFIAEoDRIPCgdwYXlsb2FkGAYgASgMEhEKCXNpZ25hdHVyZRgHIAEoDBIVCg1zZW5kZXJfcHVia2V5GAggASgMInsKCVBlZXJIZWxsbxIPCgdub2RlX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDAoEdGFncxgDIAMoCRIRCglyZWFjaGFibGUYBCABKAgSEwoLbGlzdGVuX2FkZHIYBSABKAkSFgoOZWQyNTUxOV9wdWJrZXkYBiABKAwiPAoLQ2hhdE1lc3NhZ2USDAoEbmljaxgBIAEoCRIMCgR0ZXh0GAIgASgJEhEKCXRpbWVzdGFtcBgDIAEoBCJnCghQZWVySW5mbxIPCgdub2RlX2lkGAEgASgJEgwKBGFkZHIYAiABKAkSEQoJcmVhY2hhYmxlGAMgASgIEhYKDmVkMjU1MTlfcHVia2V5GAQgASgMEhEKCWxhc3Rfc2VlbhgFIAEoBCIwCgxQZWVyRXhjaGFuZ2USIAoFcGVlcnMYASADKAsyES5taWNlbGlvLlBlZXJJbmZvIpgBCgpTdGF0ZUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDBISCgpsYW1wb3J0X3RzGAMgASgEEg8KB25vZGVfaWQYBCABKAkSDwoHZGVsZXRlZBgFIAEoCBIRCglzaWduYXR1cmUYBiABKAwSFQoNYXV0aG9yX3B1YmtleRgHIAEoDBIOCgZzY2hlbWUYCCABKA0iMQoLU3RhdGVVcGRhdGUSIgoFZW50cnkYASABKAsyEy5taWNlbGlvLlN0YXRlRW50cnkiigMKEFN0YXRlU3luY1JlcXVlc3QSMwoFa25vd24YASADKAsyJC5taWNlbGlvLlN0YXRlU3luY1JlcXVlc3QuS25vd25FbnRyeRIPCgd2ZXJzaW9uGAIgASgNEg8KB3Nlc3Npb24YAyABKAQSDQoFcm91bmQYBCABKA0SEgoKd2FudF9rbm93bhgFIAEoCBISCgprbm93bl9mcm9tGAYgASgJEhAKCGtub3duX3RvGAcgASgJEhMKC2FmdGVyX293bmVyGAggASgJEhAKCGFmdGVyX3RzGAkgASgEEhEKCWFmdGVyX2tleRgKIAEoCRIkCgZyYW5nZXMYCyADKAsyFC5taWNlbGlvLlJhbmdlRGlnZXN0EiIKBWxpc3RzGAwgAygLMhMubWljZWxpby5SYW5nZUl0ZW1zEhYKDmNvbXBhcmVfb3duZXJzGA0gASgIEgwKBGJhc2UYDiABKAkaLAoKS25vd25FbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAQ6AjgBIkEKC1JhbmdlRGlnZXN0Eg4KBnByZWZpeBgBIAEoCRINCgVjb3VudBgCIAEoDRITCgtmaW5nZXJwcmludBgDIAEoDCIrCgpSYW5nZUl0ZW1zEg4KBnByZWZpeBgBIAEoCRINCgVpdGVtcxgCIAEoDCKxAgoRU3RhdGVTeW5jUmVzcG9uc2USJAoHZW50cmllcxgBIAMoCzITLm1pY2VsaW8uU3RhdGVFbnRyeRIPCgd2ZXJzaW9uGAIgASgNEg8KB3Nlc3Npb24YAyABKAQSDQoFcm91bmQYBCABKA0SEgoKa25vd25fZG9uZRgFIAEoCBISCgpuZXh0X293bmVyGAYgASgJEg8KB25leHRfdHMYByABKAQSEAoIbmV4dF9rZXkYCCABKAkSEgoKbWlzbWF0Y2hlZBgJIAMoCRISCgp1bmZpbmlzaGVkGAogAygJEhYKDnJldHJ5X2FmdGVyX21zGAsgASgNEhIKCnJvb3RfY291bnQYDCABKA0SGAoQcm9vdF9maW5nZXJwcmludBgNIAEoDBIMCgRiYXNlGA4gASgJYgZwcm90bzM");
 
 /**
  * The signed unit on every link. The signature covers
@@ -212,45 +212,69 @@ export const PeerExchangeSchema: GenMessage<PeerExchange> = /*@__PURE__*/
   messageDesc(file_micelio, 4);
 
 /**
- * Replicated state (Micelio phase 5).
+ * Replicated state (Micelio phase 5, extended by Hypha). Field numbers 1..7 of StateEntry and field 1 of
+ * the sync messages are the phase-5 branch's; higher numbers are Hypha's and Go ignores them.
  *
  * @generated from message micelio.StateEntry
  */
 export type StateEntry = Message<"micelio.StateEntry"> & {
   /**
+   * "<owner node_id>/<subkey>"
+   *
    * @generated from field: string key = 1;
    */
   key: string;
 
   /**
+   * empty in a tombstone
+   *
    * @generated from field: bytes value = 2;
    */
   value: Uint8Array;
 
   /**
+   * Hypha: hybrid logical clock, (unix ms << 16) | counter
+   *
    * @generated from field: uint64 lamport_ts = 3;
    */
   lamportTs: bigint;
 
   /**
+   * author = owner of the key
+   *
    * @generated from field: string node_id = 4;
    */
   nodeId: string;
 
   /**
+   * tombstone
+   *
    * @generated from field: bool deleted = 5;
    */
   deleted: boolean;
 
   /**
+   * Ed25519 over the bytes named by `scheme`
+   *
    * @generated from field: bytes signature = 6;
    */
   signature: Uint8Array;
 
   /**
+   * raw 32-byte Ed25519 key; node_id = hex(SHA-256(author_pubkey))
+   *
    * @generated from field: bytes author_pubkey = 7;
    */
   authorPubkey: Uint8Array;
+
+  /**
+   * Hypha: which bytes the signature covers. 1 = "hypha-state-v1" (length-prefixed, domain-separated;
+   * README, "Replicated state"). 0 (absent) = the phase-5 branch's plain concatenation, which Hypha
+   * refuses because a relay can move bytes between key and value without breaking it.
+   *
+   * @generated from field: uint32 scheme = 8;
+   */
+  scheme: number;
 };
 
 /**
@@ -278,15 +302,110 @@ export const StateUpdateSchema: GenMessage<StateUpdate> = /*@__PURE__*/
   messageDesc(file_micelio, 6);
 
 /**
+ * Hypha's anti-entropy (README, "Replicated state / Sync protocol"): the requester pulls what it lacks.
+ * A request from a phase-5 Go node has only `known` (version 0); Hypha does not answer it, because Go
+ * cannot verify Hypha's entries.
+ *
  * @generated from message micelio.StateSyncRequest
  */
 export type StateSyncRequest = Message<"micelio.StateSyncRequest"> & {
   /**
-   * node_id -> highest lamport_ts held
+   * owner node_id -> highest lamport_ts held, for owners in [known_from, known_to)
    *
    * @generated from field: map<string, uint64> known = 1;
    */
   known: { [key: string]: bigint };
+
+  /**
+   * Hypha sync protocol version (1)
+   *
+   * @generated from field: uint32 version = 2;
+   */
+  version: number;
+
+  /**
+   * requester's session id, echoed in the response
+   *
+   * @generated from field: uint64 session = 3;
+   */
+  session: bigint;
+
+  /**
+   * request number within the session, echoed
+   *
+   * @generated from field: uint32 round = 4;
+   */
+  round: number;
+
+  /**
+   * send the entries newer than `known` (owners in the range but absent = all)
+   *
+   * @generated from field: bool want_known = 5;
+   */
+  wantKnown: boolean;
+
+  /**
+   * owners >= known_from ("" = from the first)
+   *
+   * @generated from field: string known_from = 6;
+   */
+  knownFrom: string;
+
+  /**
+   * owners < known_to ("" = to the last)
+   *
+   * @generated from field: string known_to = 7;
+   */
+  knownTo: string;
+
+  /**
+   * resume strictly after (after_owner, after_ts, after_key)
+   *
+   * @generated from field: string after_owner = 8;
+   */
+  afterOwner: string;
+
+  /**
+   * @generated from field: uint64 after_ts = 9;
+   */
+  afterTs: bigint;
+
+  /**
+   * @generated from field: string after_key = 10;
+   */
+  afterKey: string;
+
+  /**
+   * compare these key-hash ranges
+   *
+   * @generated from field: repeated micelio.RangeDigest ranges = 11;
+   */
+  ranges: RangeDigest[];
+
+  /**
+   * send what I lack in these ranges, given what I hold
+   *
+   * @generated from field: repeated micelio.RangeItems lists = 12;
+   */
+  lists: RangeItems[];
+
+  /**
+   * `ranges` are my digests of whole owners (prefix = node_id) and `known` their highest timestamps, for
+   * the owners in [known_from, known_to): answer in `mismatched` the owners where you may hold something I
+   * lack — you hold more of their entries, or as many with the same latest write but other versions, or
+   * an owner I do not list at all.
+   *
+   * @generated from field: bool compare_owners = 13;
+   */
+  compareOwners: boolean;
+
+  /**
+   * When set (a node_id), every prefix in `ranges` and `lists` is relative to it: the full prefix is
+   * base ‖ prefix. Saves 64 characters per range when the ranges of one owner are compared.
+   *
+   * @generated from field: string base = 14;
+   */
+  base: string;
 };
 
 /**
@@ -297,6 +416,61 @@ export const StateSyncRequestSchema: GenMessage<StateSyncRequest> = /*@__PURE__*
   messageDesc(file_micelio, 7);
 
 /**
+ * A range of entries by position = owner node_id ‖ hex(SHA-256(key)[0..16]): `prefix` is "" (every entry)
+ * or an owner id followed by 0..32 hex digits. The digest is how many entries the range holds and the
+ * XOR of their 16-byte fingerprints (SHA-256 of their signed bytes, truncated).
+ *
+ * @generated from message micelio.RangeDigest
+ */
+export type RangeDigest = Message<"micelio.RangeDigest"> & {
+  /**
+   * @generated from field: string prefix = 1;
+   */
+  prefix: string;
+
+  /**
+   * @generated from field: uint32 count = 2;
+   */
+  count: number;
+
+  /**
+   * @generated from field: bytes fingerprint = 3;
+   */
+  fingerprint: Uint8Array;
+};
+
+/**
+ * Describes the message micelio.RangeDigest.
+ * Use `create(RangeDigestSchema)` to create a new message.
+ */
+export const RangeDigestSchema: GenMessage<RangeDigest> = /*@__PURE__*/
+  messageDesc(file_micelio, 8);
+
+/**
+ * What the requester holds under `prefix`: 32-byte records SHA-256(key)[0..16] ‖ u64_BE(ts) ‖ fingerprint[0..8].
+ *
+ * @generated from message micelio.RangeItems
+ */
+export type RangeItems = Message<"micelio.RangeItems"> & {
+  /**
+   * @generated from field: string prefix = 1;
+   */
+  prefix: string;
+
+  /**
+   * @generated from field: bytes items = 2;
+   */
+  items: Uint8Array;
+};
+
+/**
+ * Describes the message micelio.RangeItems.
+ * Use `create(RangeItemsSchema)` to create a new message.
+ */
+export const RangeItemsSchema: GenMessage<RangeItems> = /*@__PURE__*/
+  messageDesc(file_micelio, 9);
+
+/**
  * @generated from message micelio.StateSyncResponse
  */
 export type StateSyncResponse = Message<"micelio.StateSyncResponse"> & {
@@ -304,6 +478,85 @@ export type StateSyncResponse = Message<"micelio.StateSyncResponse"> & {
    * @generated from field: repeated micelio.StateEntry entries = 1;
    */
   entries: StateEntry[];
+
+  /**
+   * @generated from field: uint32 version = 2;
+   */
+  version: number;
+
+  /**
+   * @generated from field: uint64 session = 3;
+   */
+  session: bigint;
+
+  /**
+   * @generated from field: uint32 round = 4;
+   */
+  round: number;
+
+  /**
+   * every entry newer than `known` in the range was sent
+   *
+   * @generated from field: bool known_done = 5;
+   */
+  knownDone: boolean;
+
+  /**
+   * otherwise: resume after (next_owner, next_ts, next_key)
+   *
+   * @generated from field: string next_owner = 6;
+   */
+  nextOwner: string;
+
+  /**
+   * @generated from field: uint64 next_ts = 7;
+   */
+  nextTs: bigint;
+
+  /**
+   * @generated from field: string next_key = 8;
+   */
+  nextKey: string;
+
+  /**
+   * digests that differ: split them
+   *
+   * @generated from field: repeated string mismatched = 9;
+   */
+  mismatched: string[];
+
+  /**
+   * lists whose entries did not all fit: ask again
+   *
+   * @generated from field: repeated string unfinished = 10;
+   */
+  unfinished: string[];
+
+  /**
+   * refused (rate limit): nothing else is set
+   *
+   * @generated from field: uint32 retry_after_ms = 11;
+   */
+  retryAfterMs: number;
+
+  /**
+   * the responder's whole-map digest, so the requester can stop early
+   *
+   * @generated from field: uint32 root_count = 12;
+   */
+  rootCount: number;
+
+  /**
+   * @generated from field: bytes root_fingerprint = 13;
+   */
+  rootFingerprint: Uint8Array;
+
+  /**
+   * as in the request: `mismatched` and `unfinished` are relative to it
+   *
+   * @generated from field: string base = 14;
+   */
+  base: string;
 };
 
 /**
@@ -311,5 +564,5 @@ export type StateSyncResponse = Message<"micelio.StateSyncResponse"> & {
  * Use `create(StateSyncResponseSchema)` to create a new message.
  */
 export const StateSyncResponseSchema: GenMessage<StateSyncResponse> = /*@__PURE__*/
-  messageDesc(file_micelio, 8);
+  messageDesc(file_micelio, 10);
 

@@ -4,3 +4,4 @@ export * from './envelope.ts';
 export * from './codec.ts';
 export * from '../gen/micelio_pb.ts';
 export * from './chat.ts';
+export * from './overlay.ts';

@@ -352,7 +352,10 @@ export function decodeTlvBody(type: number, body: Uint8Array): Result<Tlv> {
         bytes.set(body.subarray(6, 14), 8);
         address = { family: 6, bytes };
       }
-      return ok({ kind: 'ihu', rxCost: get16(body, 2), intervalCs: get16(body, 4), address });
+      const intervalCs = get16(body, 4);
+      // RFC 8966 §4.6.10: the IHU interval MUST NOT be 0 (Mycelium never builds one), and we could not send it back.
+      if (intervalCs === 0) return err('invalid', 'IHU interval is 0');
+      return ok({ kind: 'ihu', rxCost: get16(body, 2), intervalCs, address });
     }
     case TLV_TYPE_UPDATE: {
       if (len < UPDATE_BASE_BYTES) return err('truncated', `Update TLV body is ${len} bytes, needs at least ${UPDATE_BASE_BYTES}`);
