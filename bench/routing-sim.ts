@@ -12,12 +12,16 @@
 // - reroute time: a link in the middle of a sampled pair's path fails, silently (a pulled cable) or by a
 //   reset (TCP RST/FIN), while the pair probes every 100 ms; the outage lasts until a probe sent after
 //   the failure arrives. Median over the trials.
-// Over native links (issue #6) the same figures are emitted as skips until the overlay runs over them.
-//   node bench/routing-sim.ts [--sizes 100,1000] [--quick]
-import { Rng, SimNetwork, barabasiAlbert, describe, type NativeOverlayHook } from '../src/sim/index.ts';
+// Each size runs twice: over Mycelium links (Mycelium's timers: Hello 20 s, dead after 43 s) and over
+// native Noise links (the overlay in msg_types 90/91 through the production NativeOverlayBridge, Hypha's
+// native timers: Hello 1 s, dead after 3.5 s; the PeerManager dials every link, so the cold start
+// includes the dials and hellos). Native control bytes count everything the mesh sends to keep running:
+// peer hellos, keepalives, peer exchange and the overlay's Babel TLVs.
+//   node bench/routing-sim.ts [--sizes 100,1000] [--kinds mycelium,native] [--quick]
+import { Rng, SimNetwork, barabasiAlbert, describe, type LinkKind } from '../src/sim/index.ts';
 import { PairProber, samplePairs } from '../src/sim/probe.ts';
 import { controlTraffic, outage, reachability, reroutablePairs, type OutageResult } from '../src/sim/scenarios.ts';
-import { emit, round, skip } from './lib/emit.ts';
+import { emit, round } from './lib/emit.ts';
 
 const BENCH = 'routing-sim';
 const args = process.argv.slice(2);
@@ -29,16 +33,11 @@ const WIRE = { latencyMs: 10, jitterMs: 2 };
 const STEADY_WINDOW_MS = 10 * 60_000;
 /** Control bytes per node per second the issue asks for at 1,000 nodes. */
 const CONTROL_TARGET_BPS = 1024;
-/**
- * The overlay over native Noise links (issue #6) plugs in here: a hook that attaches each node's overlay
- * to its native peers. Until it exists the native figures are skipped, not invented.
- */
-const NATIVE_OVERLAY: NativeOverlayHook | undefined = undefined;
-const NATIVE_MISSING = 'the overlay does not run over native links yet (issue #6); bench/routing-sim.ts runs these as soon as NATIVE_OVERLAY is set';
+const kindsArg = args.indexOf('--kinds');
+const KINDS = (kindsArg >= 0 ? args[kindsArg + 1].split(',') : ['mycelium', 'native']) as LinkKind[];
 
-function pairsFor(n: number): number {
-  return n <= 100 ? 300 : 300;
-}
+/** Sampled (source, destination) pairs: every one of them probes, so this bounds the probe traffic. */
+const PAIRS = 300;
 
 function trialsFor(n: number): number {
   return quick ? 2 : n <= 100 ? 5 : 3;
@@ -54,14 +53,16 @@ function heapUsed(): number {
   return process.memoryUsage().heapUsed;
 }
 
-async function runSize(n: number): Promise<void> {
+async function runSize(n: number, kind: LinkKind): Promise<void> {
   const t0 = performance.now();
   const topology = barabasiAlbert(n, 2, new Rng(SEED, `topology/${n}`));
   const heap0 = heapUsed();
-  const net = new SimNetwork({ seed: SEED, topology, mesh: false, overlay: true, linkKind: 'mycelium', wire: WIRE });
-  const pairs = samplePairs(n, pairsFor(n), new Rng(SEED, `pairs/${n}`).fn);
+  const native = kind === 'native';
+  const net = new SimNetwork({ seed: SEED, topology, mesh: native, overlay: true, linkKind: kind, wire: WIRE });
+  const pairs = samplePairs(n, PAIRS, new Rng(SEED, `pairs/${n}`).fn);
   const prober = new PairProber(net, pairs);
-  const on = `${n} simulated nodes, ${topology.name} (mean degree ${describe(topology).meanDegree}), Mycelium links ${WIRE.latencyMs} ± ${WIRE.jitterMs} ms with Mycelium's timers`;
+  const links = native ? `native links (PeerManager + overlay in msg_types 90/91, Hypha's native timers)` : `Mycelium links with Mycelium's timers`;
+  const on = `${n} simulated nodes, ${topology.name} (mean degree ${describe(topology).meanDegree}), ${links}, ${WIRE.latencyMs} ± ${WIRE.jitterMs} ms`;
   const extra = { topology: describe(topology), pairs: pairs.length, seed: SEED };
 
   const coldSnap = net.traffic.snapshot();
@@ -70,15 +71,15 @@ async function runSize(n: number): Promise<void> {
   const reach = await reachability(net, prober, { intervalMs: 1_000, maxMs: 300_000 });
   const tReach = performance.now();
   const memPerNode = (heapUsed() - heap0) / n / 1024;
-  process.stderr.write(`routing-sim ${n}: reachability ${reach.allPairsMs} ms (virtual) after ${((tReach - t0) / 1000).toFixed(0)} s real\n`);
+  process.stderr.write(`routing-sim ${n} ${kind}: reachability ${reach.allPairsMs} ms (virtual) after ${((tReach - t0) / 1000).toFixed(0)} s real\n`);
   emit({
     bench: BENCH,
-    figure: `n${n}_mycelium_cold_start_reach_ms`,
+    figure: `n${n}_${kind}_cold_start_reach_ms`,
     value: reach.allPairsMs < 0 ? NaN : reach.allPairsMs,
     unit: 'ms (virtual)',
     what: `time from a cold start (all nodes and links up at t = 0) until each of ${pairs.length} random (source, destination) pairs has delivered a packet through the data plane (one probe per second per unreached pair); ${on}`,
     extra: { ...extra, medianPairMs: median(reach.perPairMs.filter((x) => !Number.isNaN(x))), realSeconds: round((tReach - t0) / 1000, 1) },
-    series: [{ name: `${n} nodes, Mycelium links`, x: 'virtual ms since cold start', y: '% of pairs delivered', points: reach.curve.map(([x, y]) => [x, round(y, 2)]) }],
+    series: [{ name: `${n} nodes, ${kind} links`, x: 'virtual ms since cold start', y: '% of pairs delivered', points: reach.curve.map(([x, y]) => [x, round(y, 2)]) }],
   });
   // The first minute: links coming up and every node's /64 spreading as triggered updates.
   await net.advance(Math.max(0, tStart + 60_000 - net.clock.now()));
@@ -97,13 +98,13 @@ async function runSize(n: number): Promise<void> {
   const steady = controlTraffic(net, steadySnap, STEADY_WINDOW_MS);
   emit({
     bench: BENCH,
-    figure: `n${n}_mycelium_control_bytes_per_node_s`,
+    figure: `n${n}_${kind}_control_bytes_per_node_s`,
     value: steady.meanBytesPerNodePerS,
     unit: 'B/s per node',
-    what: `Babel control bytes sent per node per second (mean over nodes) in a 10-minute steady-state window (from 2 min after full reachability), every pair probing each 10 s; ${on}`,
+    what: `${native ? 'control bytes (peer hellos, keepalives, peer exchange, overlay Babel TLVs; envelope bytes)' : 'Babel control bytes'} sent per node per second (mean over nodes) in a 10-minute steady-state window (from 2 min after full reachability), every pair probing each 10 s; ${on}`,
     ...(n >= 1000 ? { target: { op: '<=' as const, value: CONTROL_TARGET_BPS } } : {}),
     reference: { name: 'cold-start first minute', value: round(cold.meanBytesPerNodePerS, 1) },
-    extra: { ...extra, busiestNodeBps: round(steady.maxBytesPerNodePerS, 1), coldStartBusiestNodeBps: round(cold.maxBytesPerNodePerS, 1), dataBytesPerNodePerS: round(steady.byKind['mycelium-data'], 1) },
+    extra: { ...extra, busiestNodeBps: round(steady.maxBytesPerNodePerS, 1), coldStartBusiestNodeBps: round(cold.maxBytesPerNodePerS, 1), dataBytesPerNodePerS: round(steady.byKind[native ? 'native-overlay-data' : 'mycelium-data'], 1), byKindBps: Object.fromEntries(Object.entries(steady.byKind).map(([k, v]) => [k, round(v, 1)])) },
   });
 
   // Reroute: fail a link in the middle of a pair's path, silently and by reset.
@@ -116,27 +117,22 @@ async function runSize(n: number): Promise<void> {
     const ok = results.filter((r) => r.outageMs >= 0).map((r) => r.outageMs);
     emit({
       bench: BENCH,
-      figure: `n${n}_mycelium_reroute_${how}_ms`,
+      figure: `n${n}_${kind}_reroute_${how}_ms`,
       value: ok.length === results.length && ok.length > 0 ? median(ok) : NaN,
       unit: 'ms (virtual)',
-      what: `outage when a link in the middle of a ${how === 'silent' ? 'pair’s path goes silent (pulled cable: found by the 43 s IHU deadline, checked every 10 s)' : 'pair’s path is reset (both ends see it close at once)'}: from the failure until a probe sent after it arrives (probes every 100 ms), median of ${results.length} trials; ${on}`,
+      what: `outage when a link in the middle of a ${how === 'silent' ? `pair’s path goes silent (pulled cable: found by the IHU deadline, ${native ? '3.5 s' : '43 s checked every 10 s'})` : 'pair’s path is reset (both ends see it close at once)'}: from the failure until a probe sent after it arrives (probes every 100 ms), median of ${results.length} trials; ${on}`,
       extra: { trials: results.map((r) => ({ link: r.link, outageMs: r.outageMs, hopsBefore: r.before.length - 1, hopsAfter: r.after.length - 1 })) },
     });
   }
   emit({
     bench: BENCH,
-    figure: `n${n}_memory_per_node_kb`,
+    figure: `n${n}_${kind}_memory_per_node_kb`,
     value: memPerNode,
     unit: 'KiB/node',
-    what: `JS heap per simulated node at full reachability (Router + DataPlane + HyphaNode; full routing tables after the cold-start flood), ${n} nodes in one process`,
+    what: `JS heap per simulated node at full reachability (Router + DataPlane + HyphaNode${native ? ' + PeerManager + GossipEngine + bridge' : ''}; full routing tables after the cold-start flood), ${n} nodes in one process`,
     extra: { rssMb: round(process.memoryUsage().rss / 1e6, 0), realSeconds: round((performance.now() - t0) / 1000, 1) },
   });
   await net.stop();
 }
 
-for (const n of SIZES) {
-  await runSize(n);
-  if (NATIVE_OVERLAY === undefined) {
-    for (const f of ['cold_start_reach_ms', 'control_bytes_per_node_s', 'reroute_silent_ms', 'reroute_closed_ms']) skip(BENCH, `n${n}_native_${f}`, NATIVE_MISSING);
-  }
-}
+for (const n of SIZES) for (const kind of KINDS) await runSize(n, kind);

@@ -28,7 +28,7 @@ export {
   type SimNodeParts,
   type WireProfile,
 } from './network.ts';
-export { NEVER_MS, type NativeOverlayHook, type SimNodeContext } from './parts.ts';
+export { NEVER_MS, nativeOverlayBridge, type NativeOverlayHook, type SimNodeContext } from './parts.ts';
 export { PairProber, ProbeDevice, parseProbe, probePacket, samplePairs, type ProbeArrival } from './probe.ts';
 export { GOSSIP_PROBE_MSG_TYPE, GossipProbe, roundsTo, timeTo, type GossipSpread } from './gossip-probe.ts';
 export { CONTROL_KINDS, TRAFFIC_KINDS, TrafficClassifier, TrafficCounters, envelopeMsgType, type TrafficKind, type TrafficSnapshot } from './traffic.ts';

@@ -1,7 +1,7 @@
 // The simulator: many real Hypha nodes in one process, on in-memory wires, under a VirtualClock, all
 // randomness drawn from one seed. A topology says which pairs of nodes have a link; each link is native
-// (the PeerManager dials it and runs the hello; envelopes, gossip, and — with a NativeOverlayHook — the
-// overlay travel on it) or Mycelium (the wire is attached to both nodes' overlays, and redialled every
+// (the PeerManager dials it and runs the hello; envelopes, gossip, and the overlay (msg_types 90/91)
+// travel on it) or Mycelium (the wire is attached to both nodes' overlays, and redialled every
 // 5 s while down, as Mycelium's static peers are). Faults are scripted: a link cut (silence) or closed
 // (reset), a node crash (its process dies: peers see resets; or its host vanishes: silence) and restart
 // (same identity, same stored state), a partition and its healing.
@@ -25,7 +25,7 @@ import type { Neighbour, TimerProfile } from '../router/neighbour.ts';
 import type { RouterConstants } from '../router/router.ts';
 import { MemoryBacking, MemoryStore } from '../store/memory.ts';
 import { IdentityCache } from './identities.ts';
-import { SimGossipPart, SimOverlayPart, SimPeersPart, type NativeOverlayHook, type SimNodeContext } from './parts.ts';
+import { SimGossipPart, SimOverlayPart, SimPeersPart, nativeOverlayBridge, type NativeOverlayHook, type SimNodeContext } from './parts.ts';
 import { ProbeDevice, type ProbeArrival } from './probe.ts';
 import { Rng, type Seed } from './random.ts';
 import { adjacency, type Topology } from './topology.ts';
@@ -77,8 +77,11 @@ export interface SimNetworkOptions {
   /** Timer profile of Mycelium links (default Mycelium's own). */
   myceliumTimers?: TimerProfile;
   routerConstants?: Partial<RouterConstants>;
-  /** Runs the overlay over native links (issue #6); without it native links carry no overlay. */
-  nativeOverlay?: NativeOverlayHook;
+  /**
+   * How the overlay runs over native links (with `overlay` and `mesh`): default the production bridge
+   * (msg_types 90/91, Hypha's native timers); false = native links carry no overlay (overlay.links = mycelium).
+   */
+  nativeOverlay?: NativeOverlayHook | false;
   traffic?: TrafficClassifierOptions;
   /** Extra parts on every node, after the built-in ones (e.g. a state-sync part). */
   extraParts?: (ctx: SimNodeContext, built: SimNodeParts) => NodePart[];
@@ -279,7 +282,7 @@ export class SimNetwork {
           const o = new SimOverlayPart(ctx, {
             routerConstants: this.opts.routerConstants,
             peers: parts.peers,
-            nativeOverlay: this.opts.nativeOverlay,
+            nativeOverlay: this.opts.nativeOverlay === false ? undefined : (this.opts.nativeOverlay ?? nativeOverlayBridge()),
             register: (nb, remoteNodeId) => {
               const j = this.byNodeId.get(remoteNodeId);
               if (j !== undefined) this.remoteOf.set(nb, j);
@@ -456,7 +459,7 @@ export class SimNetwork {
     let at = src;
     while (at !== dst) {
       const nh = this.nodes[at].overlay?.router.nextHopFor(target);
-      const next = nh === undefined ? undefined : this.remoteOf.get(nh);
+      const next = nh === undefined ? undefined : (this.remoteOf.get(nh) ?? (nh.remoteId === undefined ? undefined : this.byNodeId.get(nh.remoteId)));
       if (next === undefined) return { path, result: 'no-route' };
       path.push(next);
       if (seen.has(next)) return { path, result: 'loop' };

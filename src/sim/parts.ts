@@ -3,6 +3,7 @@
 // real HyphaNode composition root. Nothing here models a protocol: it only wires the real classes.
 import type { VirtualClock } from '../base/clock.ts';
 import type { Logger } from '../base/log.ts';
+import { NativeOverlayBridge } from '../dataplane/native-bridge.ts';
 import { Overlay } from '../dataplane/overlay.ts';
 import { GossipEngine, type GossipEngineOptions } from '../gossip/engine.ts';
 import type { NodeIdentity } from '../identity/identity.ts';
@@ -11,16 +12,17 @@ import type { NodePart } from '../node/part.ts';
 import { HYPHA_VERSION } from '../node/version.ts';
 import { BucketPeerStore } from '../peers/bucket-store.ts';
 import { PeerManager, type PeerManagerOptions } from '../peers/manager.ts';
-import type { Neighbour } from '../router/neighbour.ts';
+import type { Neighbour, TimerProfile } from '../router/neighbour.ts';
 import type { RouterConstants } from '../router/router.ts';
 import type { Store } from '../store/store.ts';
 import type { ProbeDevice } from './probe.ts';
 import type { Rng } from './random.ts';
 
 /**
- * Attaches an overlay to the native peers of its node (the overlay over Noise links of issue #6), and
- * reports each neighbour it creates with the node id at its far end, so the simulator can walk paths.
- * Returns what stops it. The simulator runs it for every node started with `overlay` and native links.
+ * Attaches an overlay to the native peers of its node (the overlay over Noise links, msg_types 90/91).
+ * A neighbour it creates whose `remoteId` is unset is reported with `register` so the simulator can walk
+ * paths. Returns what stops it. The simulator runs it for every node started with `overlay` and a mesh;
+ * the default is the production bridge (nativeOverlayBridge).
  */
 export type NativeOverlayHook = (ctx: {
   peers: PeerManager;
@@ -29,6 +31,15 @@ export type NativeOverlayHook = (ctx: {
   logger: Logger;
   register(neighbour: Neighbour, remoteNodeId: string): void;
 }) => { stop(): void };
+
+/** The production overlay over native links (dataplane/native-bridge.ts), with optional timers. */
+export function nativeOverlayBridge(timers?: TimerProfile): NativeOverlayHook {
+  return ({ peers, overlay, clock, logger }) => {
+    const bridge = new NativeOverlayBridge({ peers, overlay, clock, logger, ...(timers ? { timers } : {}) });
+    bridge.start();
+    return bridge;
+  };
+}
 
 /** Everything one incarnation of a simulated node is built from. */
 export interface SimNodeContext {

@@ -3,6 +3,7 @@
 // messages are classified by the Envelope's msg_type, read straight from the protobuf bytes; Mycelium
 // messages by their packet type.
 import { MsgType } from '../wire/micelio/envelope.ts';
+import { OVERLAY_CONTROL_MSG_TYPE, OVERLAY_DATA_MSG_TYPE } from '../wire/micelio/overlay.ts';
 import { PACKET_TYPE_CONTROL, PACKET_TYPE_DATA } from '../wire/mycelium/packet.ts';
 
 export const TRAFFIC_KINDS = [
@@ -12,9 +13,9 @@ export const TRAFFIC_KINDS = [
   'native-peer-exchange',
   /** Native: gossiped or direct application messages (chat, state, plugins). */
   'native-gossip',
-  /** Native: overlay control (Babel TLVs) — msg_types named in TrafficClassifier.nativeOverlayControl. */
+  /** Native: overlay control (Babel TLVs, msg_type 90). */
   'native-overlay-control',
-  /** Native: overlay data packets — msg_types named in TrafficClassifier.nativeOverlayData. */
+  /** Native: overlay data packets (msg_type 91). */
   'native-overlay-data',
   /** Mycelium: one Babel TLV per packet. */
   'mycelium-control',
@@ -77,8 +78,9 @@ function varint(b: Uint8Array, start: number): [number, number] {
 }
 
 export interface TrafficClassifierOptions {
-  /** msg_types that carry overlay control on native links (issue #6 reserves them). */
+  /** msg_types that carry overlay control on native links (default: 90, OVERLAY_CONTROL_MSG_TYPE). */
   nativeOverlayControl?: readonly number[];
+  /** msg_types that carry overlay data packets on native links (default: 91, OVERLAY_DATA_MSG_TYPE). */
   nativeOverlayData?: readonly number[];
 }
 
@@ -87,8 +89,8 @@ export class TrafficClassifier {
   private readonly data: ReadonlySet<number>;
 
   constructor(opts: TrafficClassifierOptions = {}) {
-    this.control = new Set(opts.nativeOverlayControl ?? []);
-    this.data = new Set(opts.nativeOverlayData ?? []);
+    this.control = new Set(opts.nativeOverlayControl ?? [OVERLAY_CONTROL_MSG_TYPE]);
+    this.data = new Set(opts.nativeOverlayData ?? [OVERLAY_DATA_MSG_TYPE]);
   }
 
   /** The kind index of one message on a link of `protocol`. */

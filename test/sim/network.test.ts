@@ -154,3 +154,23 @@ test('overlay on Mycelium links: all pairs reach; a silent cut is routed around;
   assert.equal(net.myceliumLinksUp(), 8, 'redialled 5 s later, as Mycelium does');
   await net.stop();
 });
+
+test('overlay on native links (msg_types 90/91): all pairs reach, counted as native overlay traffic; a silent cut is routed around within seconds', async () => {
+  const net = new SimNetwork({ seed: 'native-overlay', topology: ring(6), overlay: true, wire: { latencyMs: 5 } });
+  const prober = new PairProber(net, samplePairs(6, 30, new Rng('all').fn));
+  await net.start();
+  const r = await reachability(net, prober, { intervalMs: 500 });
+  assert.ok(r.allPairsMs >= 0, 'every pair delivered');
+  const t = net.traffic.totals();
+  assert.ok(t['native-overlay-control'].messages > 0 && t['native-overlay-data'].messages > 0, 'Babel TLVs and data in msg_types 90/91');
+  assert.equal(t['mycelium-control'].messages, 0);
+  assert.deepEqual(net.path(0, 2).path, [0, 1, 2]);
+  net.cutLink(1, 2);
+  // Hypha's native timers: the neighbour is dead 3.5 s after its last IHU.
+  for (let i = 0; i < 100; i++) {
+    prober.sendAll();
+    await net.advance(100);
+  }
+  assert.deepEqual(net.path(0, 2).path, [0, 5, 4, 3, 2], 'around the ring the other way');
+  await net.stop();
+});

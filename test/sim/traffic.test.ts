@@ -55,6 +55,11 @@ test('classification: hello, keepalive, peer exchange, gossip, overlay types, My
   assert.equal(c.classify('native', env(3)), kindIndex('native-gossip'));
   assert.equal(c.classify('native', env(60)), kindIndex('native-overlay-control'));
   assert.equal(c.classify('native', env(61)), kindIndex('native-overlay-data'));
+  // By default the overlay's own msg_types (90 control, 91 data) are overlay traffic.
+  const d = new TrafficClassifier();
+  assert.equal(d.classify('native', env(90)), kindIndex('native-overlay-control'));
+  assert.equal(d.classify('native', env(91)), kindIndex('native-overlay-data'));
+  assert.equal(d.classify('native', env(60)), kindIndex('native-gossip'));
   const hello = encodeControlFrame({ kind: 'hello', flags: 0, seqno: 1, intervalCs: 2000 });
   assert.equal(c.classify('mycelium', hello), kindIndex('mycelium-control'));
   assert.equal(c.classify('mycelium', Uint8Array.of(1, 0, 0, 0)), kindIndex('mycelium-data'));
