@@ -1,44 +1,38 @@
 // The data plane through real TUN devices between two network namespaces joined by a veth pair, measured
 // with iperf3 (TCP, one stream) and ping, in one run: the raw veth (the ceiling), yggdrasil (the
 // reference: Debian's package, peered over the veth, no multicast, no admin socket) with its default MTU
-// and with Hypha's 1,400, and Hypha over a Mycelium TCP link. The headline is Hypha / yggdrasil.
-//
-// Hypha nodes are meant to be `bin/hypha.js run` with TUN. While `hypha run` lacks the overlay's flags
-// (--tcp-listen-port, --peers, --tun-name), that figure is a skip saying so, and Hypha is measured with
-// bench/lib/overlay-tun-node.ts: the same classes (Overlay, MyceliumPeerManager, TUN device) in a process
-// of their own. Hypha over a native link waits for issue #6 (a skip until then).
-// Root only (network namespaces); without root, iperf3, ping or yggdrasil every figure is a skip.
+// and with Hypha's 1,400, and Hypha — two `bin/hypha.js run` processes with TUN — over a native (Noise)
+// link (--overlay-links native) and over a Mycelium TCP link (--overlay-links mycelium). The headline is
+// Hypha / yggdrasil at the same MTU.
+// Root only (network namespaces); without root, iperf3, ping, yggdrasil or the TUN addon every figure is a skip.
 //   node bench/tun-iperf.ts [--seconds 5]
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadOrCreateIdentity } from '../src/identity/files.ts';
+import { join } from 'node:path';
+import { hyphaNetnsSkipReason, myceliumEndpoint, nativeAddr, startHyphaInNetns, type HyphaNetnsNode } from '../test/helpers/hypha-netns.ts';
 import { NetnsLab, netnsSkipReason, waitFor, type Netns, type NetnsProcess } from '../test/helpers/netns.ts';
 import { emit, round, skip } from './lib/emit.ts';
 
 const BENCH = 'tun-iperf';
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(HERE, '..');
-const NODE_HARNESS = join(HERE, 'lib', 'overlay-tun-node.ts');
-const HYPHA_BIN = join(ROOT, 'bin', 'hypha.js');
 const args = process.argv.slice(2);
 const SECONDS = args.includes('--seconds') ? Number(args[args.indexOf('--seconds') + 1]) : 5;
 const IPERF_PORT = 5201;
 const YGG_PORT = 12345;
-const HYPHA_PORT = 9651;
 const PINGS = 20;
 const FIGURES = [
   'veth_mbit_per_s',
   'yggdrasil_mbit_per_s',
   'yggdrasil_mtu1400_mbit_per_s',
-  'hypha_mycelium_mbit_per_s',
-  'hypha_vs_yggdrasil_ratio',
-  'hypha_mycelium_ping_overhead_ms',
   'hypha_native_mbit_per_s',
+  'hypha_native_vs_yggdrasil_ratio',
+  'hypha_native_ping_overhead_ms',
+  'hypha_mycelium_mbit_per_s',
+  'hypha_mycelium_vs_yggdrasil_ratio',
+  'hypha_mycelium_ping_overhead_ms',
 ] as const;
+type LinkKind = 'native' | 'mycelium';
 
 interface Iperf {
   mbitPerS: number;
@@ -110,33 +104,30 @@ async function yggdrasil(lab: NetnsLab, peerAddr: string, mtu: number | undefine
   return { procs, addresses };
 }
 
-async function hyphaHarness(lab: NetnsLab, peerAddr: string): Promise<{ procs: NetnsProcess[]; addresses: string[] }> {
-  const server = lab.ns(1).spawn(process.execPath, [NODE_HARNESS, randomBytes(32).toString('hex'), String(HYPHA_PORT)]);
-  const sAddr = (JSON.parse(await firstLine(server)) as { address: string }).address;
-  const client = lab.ns(0).spawn(process.execPath, [NODE_HARNESS, randomBytes(32).toString('hex'), String(HYPHA_PORT), `tcp://[${peerAddr}]:${HYPHA_PORT}`]);
-  const cAddr = (JSON.parse(await firstLine(client)) as { address: string }).address;
-  return { procs: [client, server], addresses: [cAddr, sAddr] };
-}
-
-/** Why `hypha run` cannot be the Hypha under test yet, or undefined if it has the overlay's flags. */
-function hyphaRunMissing(): string | undefined {
-  const help = spawnSync(process.execPath, [HYPHA_BIN, 'run', '--help'], { encoding: 'utf8' }).stdout;
-  for (const flag of ['--tcp-listen-port', '--peers', '--tun-name']) if (!help.includes(flag)) return `hypha run lacks ${flag}`;
-  return undefined;
-}
-
-async function hyphaRun(lab: NetnsLab, peerAddr: string, dir: string): Promise<{ procs: NetnsProcess[]; addresses: string[] }> {
-  const procs: NetnsProcess[] = [];
-  const addresses: string[] = [];
-  for (const i of [1, 0]) {
-    const dataDir = join(dir, `hypha${i}`);
-    // The identity is created first, so its address is known without asking the node.
-    addresses[i] = (await loadOrCreateIdentity(dataDir)).identity.addressText;
-    const flags = ['run', '--data-dir', dataDir, '--listen', '', '--ssh-listen', '', '--api-addr', '', '--disable-peer-discovery', '--tun-name', 'hypha0', '-t', String(HYPHA_PORT)];
-    if (i === 0) flags.push('--peers', `tcp://[${peerAddr}]:${HYPHA_PORT}`);
-    procs.push(lab.ns(i).spawn(process.execPath, [HYPHA_BIN, ...flags]));
+/** Two `hypha run` processes with TUN, linked over the veth by one link of `kind` (ns 0 dials ns 1). */
+async function hyphaPair(lab: NetnsLab, vethB: string, kind: LinkKind, dir: string): Promise<HyphaNetnsNode[]> {
+  const nodes: HyphaNetnsNode[] = [];
+  try {
+    const dataDir = (i: number) => join(dir, `hypha-${kind}-${i}`);
+    nodes.push(
+      await startHyphaInNetns(
+        kind === 'native'
+          ? { name: 'B', ns: lab.ns(1), dataDir: dataDir(1), overlayLinks: 'native', listen: nativeAddr(vethB), extraArgs: ['--jsonrpc-addr', ''] }
+          : { name: 'B', ns: lab.ns(1), dataDir: dataDir(1), overlayLinks: 'mycelium', extraArgs: ['--jsonrpc-addr', ''] },
+      ),
+    );
+    nodes.push(
+      await startHyphaInNetns(
+        kind === 'native'
+          ? { name: 'A', ns: lab.ns(0), dataDir: dataDir(0), overlayLinks: 'native', bootstrap: [nativeAddr(vethB)], extraArgs: ['--jsonrpc-addr', ''] }
+          : { name: 'A', ns: lab.ns(0), dataDir: dataDir(0), overlayLinks: 'mycelium', peers: [myceliumEndpoint(vethB)], extraArgs: ['--jsonrpc-addr', ''] },
+      ),
+    );
+    return nodes;
+  } catch (e) {
+    for (const n of nodes) await n.proc.stop();
+    throw e;
   }
-  return { procs, addresses };
 }
 
 // -----------------------------------------------------------------------------------------------
@@ -145,11 +136,9 @@ function skipAll(reason: string): void {
   for (const f of FIGURES) skip(BENCH, f, reason);
 }
 
-const why = await netnsSkipReason(['iperf3', 'ping', 'yggdrasil', 'ss']);
+const why = (await netnsSkipReason(['iperf3', 'ping', 'yggdrasil', 'ss'])) ?? (await hyphaNetnsSkipReason());
 if (why !== undefined) {
   skipAll(why);
-} else if (!existsSync(join(ROOT, 'native', 'build', 'hypha_tun.node'))) {
-  skipAll('TUN addon not built (npm run build:native)');
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'hypha-iperf-'));
   const lab = await NetnsLab.create(2);
@@ -178,24 +167,27 @@ if (why !== undefined) {
     emit({ bench: BENCH, figure: 'yggdrasil_mbit_per_s', value: yd.tcp.mbitPerS, unit: 'Mbit/s', what: `iperf3 TCP through yggdrasil's TUN (Debian package, default MTU 65535), peered over the veth (tcp://), ${SECONDS} s`, reference: { name: 'raw veth', value: round(vethTcp.mbitPerS, 1) }, extra: { ...env, pingMs: yd.ping.avgMs, retransmits: yd.tcp.retransmits } });
     emit({ bench: BENCH, figure: 'yggdrasil_mtu1400_mbit_per_s', value: y14.tcp.mbitPerS, unit: 'Mbit/s', what: `iperf3 TCP through yggdrasil's TUN with IfMTU 1400 (Hypha's MTU), peered over the veth, ${SECONDS} s`, reference: { name: 'raw veth', value: round(vethTcp.mbitPerS, 1) }, extra: { ...env, pingMs: y14.ping.avgMs } });
 
-    // 3. Hypha over a Mycelium TCP link.
-    const missing = hyphaRunMissing();
-    const viaRun = missing === undefined;
-    if (!viaRun) skip(BENCH, 'hypha_run_mycelium_mbit_per_s', `${missing}: Hypha measured with bench/lib/overlay-tun-node.ts (the same Overlay, MyceliumPeerManager and TUN classes) instead`);
-    const h = viaRun ? await hyphaRun(lab, peer, dir) : await hyphaHarness(lab, peer);
-    try {
-      await reachable(lab.ns(0), h.addresses[1], 'hypha', h.procs);
-      const tcp = await iperf(lab.ns(1), lab.ns(0), h.addresses[1]);
-      const pg = await ping(lab.ns(0), h.addresses[1]);
-      const how = viaRun ? '`hypha run` with TUN' : 'Overlay + MyceliumPeerManager + TUN (bench/lib/overlay-tun-node.ts; `hypha run` lacks the overlay flags)';
-      emit({ bench: BENCH, figure: 'hypha_mycelium_mbit_per_s', value: tcp.mbitPerS, unit: 'Mbit/s', what: `iperf3 TCP through Hypha's TUN over one Mycelium TCP link on the veth (${how}), MTU 1400, ${SECONDS} s`, reference: { name: 'yggdrasil (MTU 1400)', value: round(y14.tcp.mbitPerS, 1) }, extra: { ...env, retransmits: tcp.retransmits, pingMs: pg.avgMs, yggdrasilDefaultMtuMbit: round(yd.tcp.mbitPerS, 1), vethMbit: round(vethTcp.mbitPerS, 1) } });
-      emit({ bench: BENCH, figure: 'hypha_vs_yggdrasil_ratio', value: tcp.mbitPerS / y14.tcp.mbitPerS, unit: '×', what: `the headline: Hypha (Mycelium link) TCP throughput / yggdrasil's, same namespaces, same run, both with MTU 1400 (against yggdrasil's default MTU: ${round(tcp.mbitPerS / yd.tcp.mbitPerS, 2)}×)`, target: { op: '>=', value: 1.0 }, extra: env });
-      emit({ bench: BENCH, figure: 'hypha_mycelium_ping_overhead_ms', value: pg.avgMs - vethPing.avgMs, unit: 'ms', what: `ping -6 round trip through Hypha's TUN minus the raw veth's (${PINGS} pings, 100 ms apart); reference: the same for yggdrasil`, reference: { name: 'yggdrasil overhead', value: round(yd.ping.avgMs - vethPing.avgMs, 3) }, extra: { ...env, hyphaMs: pg.avgMs, vethMs: vethPing.avgMs, yggdrasilMs: yd.ping.avgMs, lossPct: pg.lossPct } });
-    } finally {
-      for (const p of h.procs) await p.stop();
+    // 3. Hypha, `hypha run` with TUN, over each kind of link.
+    for (const kind of ['native', 'mycelium'] as const) {
+      const linkWhat = kind === 'native' ? 'one native (Noise) link, --overlay-links native' : 'one Mycelium TCP link, --overlay-links mycelium';
+      let h: HyphaNetnsNode[];
+      try {
+        h = await hyphaPair(lab, peer, kind, dir);
+      } catch (e) {
+        for (const f of FIGURES.filter((x) => x.startsWith(`hypha_${kind}_`))) skip(BENCH, f, `hypha run did not start: ${(e as Error).message.slice(0, 300)}`);
+        continue;
+      }
+      try {
+        await reachable(lab.ns(0), h[0].address, 'hypha', h.map((n) => n.proc));
+        const tcp = await iperf(lab.ns(1), lab.ns(0), h[0].address);
+        const pg = await ping(lab.ns(0), h[0].address);
+        emit({ bench: BENCH, figure: `hypha_${kind}_mbit_per_s`, value: tcp.mbitPerS, unit: 'Mbit/s', what: `iperf3 TCP through Hypha's TUN (two \`hypha run\` processes) over ${linkWhat}, on the veth, MTU 1400, ${SECONDS} s`, reference: { name: 'yggdrasil (MTU 1400)', value: round(y14.tcp.mbitPerS, 1) }, extra: { ...env, retransmits: tcp.retransmits, pingMs: pg.avgMs, yggdrasilDefaultMtuMbit: round(yd.tcp.mbitPerS, 1), vethMbit: round(vethTcp.mbitPerS, 1) } });
+        emit({ bench: BENCH, figure: `hypha_${kind}_vs_yggdrasil_ratio`, value: tcp.mbitPerS / y14.tcp.mbitPerS, unit: '×', what: `the headline: Hypha (${kind} link) TCP throughput / yggdrasil's, same namespaces, same run, both with MTU 1400 (against yggdrasil's default MTU 65535: ${round(tcp.mbitPerS / yd.tcp.mbitPerS, 2)}×)`, target: { op: '>=', value: 1.0 }, extra: env });
+        emit({ bench: BENCH, figure: `hypha_${kind}_ping_overhead_ms`, value: pg.avgMs - vethPing.avgMs, unit: 'ms', what: `ping -6 round trip through Hypha's TUN over ${linkWhat} minus the raw veth's (${PINGS} pings, 100 ms apart); reference: the same for yggdrasil (MTU 1400)`, reference: { name: 'yggdrasil overhead', value: round(y14.ping.avgMs - vethPing.avgMs, 3) }, extra: { ...env, hyphaMs: pg.avgMs, vethMs: vethPing.avgMs, yggdrasilMs: y14.ping.avgMs, lossPct: pg.lossPct } });
+      } finally {
+        for (const n of h) await n.proc.stop();
+      }
     }
-    // 4. Hypha over a native link: issue #6.
-    skip(BENCH, 'hypha_native_mbit_per_s', 'the overlay does not run over native (Noise) links yet (issue #6)');
   } finally {
     await lab.destroy();
     rmSync(dir, { recursive: true, force: true });
