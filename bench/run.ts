@@ -21,7 +21,8 @@ function listBenches(filter: string[]): string[] {
 function runOne(file: string): Promise<(Figure | Skip)[]> {
   return new Promise((resolve) => {
     const lines: (Figure | Skip)[] = [];
-    const child = spawn(process.execPath, ['--expose-gc', join(here, file)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // The 1,000-node simulations hold a few GB of routing state (the machine has 24 GiB).
+    const child = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=8192', join(here, file)], { stdio: ['ignore', 'pipe', 'inherit'] });
     const killer = setTimeout(() => {
       process.stderr.write(`bench ${file}: timed out after ${BENCH_TIMEOUT_MS / 60000} min, killed\n`);
       child.kill('SIGKILL');

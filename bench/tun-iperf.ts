@@ -7,7 +7,6 @@
 // Root only (network namespaces); without root, iperf3, ping, yggdrasil or the TUN addon every figure is a skip.
 //   node bench/tun-iperf.ts [--seconds 5]
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,11 +70,6 @@ async function reachable(from: Netns, address: string, what: string, procs: Netn
   } catch (e) {
     throw new Error(`${(e as Error).message}\n${procs.map((p) => `${p.description}:\n${p.output.slice(-2000)}`).join('\n')}`, { cause: e });
   }
-}
-
-async function firstLine(p: NetnsProcess): Promise<string> {
-  const m = await p.waitForOutput(/^\{.*\}$/m, 30_000);
-  return m[0];
 }
 
 // -----------------------------------------------------------------------------------------------
