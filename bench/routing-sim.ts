@@ -117,7 +117,11 @@ async function runSize(n: number, kind: LinkKind): Promise<void> {
   const trials = pick.shuffle(candidates).slice(0, trialsFor(n));
   for (const how of ['silent', 'closed'] as const) {
     const results: OutageResult[] = [];
-    for (const t of trials) results.push(await outage(net, prober, t, how, { probeMs: 100, recoverMs: 90_000 }));
+    for (const t of trials) {
+      // Earlier cuts and heals move routes: fail the middle link of the path the pair uses now.
+      const now = reroutablePairs(net, prober, 2, [t.pair])[0];
+      if (now !== undefined) results.push(await outage(net, prober, now, how, { probeMs: 100, recoverMs: 90_000 }));
+    }
     const ok = results.filter((r) => r.outageMs >= 0).map((r) => r.outageMs);
     emit({
       bench: BENCH,

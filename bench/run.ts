@@ -105,6 +105,15 @@ function writeReport(results: (Figure | Skip)[], ran: string[], partial: boolean
       charts.push(`![${r.bench} ${r.figure} vs ${r.reference.name}](charts/${name})`);
     }
   }
+  // Throughput side by side: every figure of one bench in Mbit/s as one bar chart (ceiling, reference, Hypha).
+  const byBench = new Map<string, Figure[]>();
+  for (const r of results) if (!isSkip(r) && r.unit === 'Mbit/s' && r.value !== null) byBench.set(r.bench, [...(byBench.get(r.bench) ?? []), r]);
+  for (const [bench, figs] of byBench) {
+    if (figs.length < 2) continue;
+    const name = `${bench}-throughput.svg`;
+    writeFileSync(join(chartsDir, name), barChart(`${bench}: throughput`, 'Mbit/s', figs.map((f) => ({ label: f.figure.replace(/_mbit_per_s$/, ''), value: f.value, ours: f.figure.startsWith('hypha') }))));
+    charts.unshift(`![${bench} throughput](charts/${name})`);
+  }
   if (charts.length > 0) md.push('## Charts', '', ...charts.map((c) => `${c}\n`));
   writeFileSync(join(outDir, 'RESULTS.md'), md.join('\n') + '\n');
   process.stderr.write(`wrote ${join(outDir, 'RESULTS.md')} (${results.length} figures, ${charts.length} charts)\n`);

@@ -52,11 +52,13 @@ export interface OutageResult {
 
 /**
  * Pairs whose current path has at least `minHops` hops and keeps an alternative when the link at
- * `linkIndex` along it fails (the topology minus that link still connects them).
+ * `linkIndex` along it fails (the topology minus that link still connects them). Paths are read now:
+ * after a fault and its healing, call it again (`only` = the pairs to look at).
  */
-export function reroutablePairs(net: SimNetwork, prober: PairProber, minHops = 2): { pair: number; link: [number, number]; path: number[] }[] {
+export function reroutablePairs(net: SimNetwork, prober: PairProber, minHops = 2, only?: readonly number[]): { pair: number; link: [number, number]; path: number[] }[] {
   const out: { pair: number; link: [number, number]; path: number[] }[] = [];
   prober.pairs.forEach(([s, d], k) => {
+    if (only !== undefined && !only.includes(k)) return;
     const p = net.path(s, d);
     if (p.result !== 'reached' || p.path.length - 1 < minHops) return;
     // Fail the middle link: neither end is the source or destination itself when the path allows.
