@@ -18,6 +18,7 @@ function niceMax(v: number): number {
 }
 
 function fmt(v: number): string {
+  if (v === null || Number.isNaN(v)) return 'n/a';
   if (Math.abs(v) >= 1e6) return `${+(v / 1e6).toFixed(2)}M`;
   if (Math.abs(v) >= 1e3) return `${+(v / 1e3).toFixed(2)}k`;
   return `${+v.toFixed(2)}`;
