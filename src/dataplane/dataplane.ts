@@ -15,6 +15,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../base/clock.ts';
 import type { Logger } from '../base/log.ts';
 import { BoundedMap } from '../base/bounded-map.ts';
+import { allocUnsafeBytes } from '../base/bytes.ts';
 import {
   E2ECipher,
   E2E_OVERHEAD_BYTES,
@@ -272,9 +273,8 @@ export class DataPlane {
         this.counters.droppedUndecryptable++;
         return false;
       }
-      // Every byte is written below (header, sealed blob): an unzeroed buffer from Node's pool is safe and
-      // much cheaper per packet than a fresh ArrayBuffer.
-      const frame = Buffer.allocUnsafe(DATA_FRAME_OVERHEAD_BYTES + payload.length + E2E_OVERHEAD_BYTES);
+      // Every byte is written below (header, sealed blob), so unzeroed pool memory is safe.
+      const frame = allocUnsafeBytes(DATA_FRAME_OVERHEAD_BYTES + payload.length + E2E_OVERHEAD_BYTES);
       writeDataFrameHeader(frame, payload.length + E2E_OVERHEAD_BYTES, hopLimit, src, dst);
       this.cipher.sealInto(key, type, payload, frame, DATA_FRAME_OVERHEAD_BYTES);
       this.counters.originated++;
