@@ -415,6 +415,8 @@ static void reader_call_js(napi_env env, napi_value js_cb, void* context, void* 
 
 static void* reader_main(void* arg) {
   reader_t* r = arg;
+  // Named, so top -H and /proc/<pid>/task show where the TUN's CPU time goes.
+  pthread_setname_np(pthread_self(), "hypha-tun-read");
   struct pollfd fds[2] = {{.fd = r->fd, .events = POLLIN}, {.fd = r->stop_fd, .events = POLLIN}};
   batch_t* b = NULL;
   while (!atomic_load(&r->stopping)) {
@@ -569,6 +571,7 @@ typedef struct {
 
 static void* writer_main(void* arg) {
   writer_t* w = arg;
+  pthread_setname_np(pthread_self(), "hypha-tun-write");
   for (;;) {
     uint64_t tail = atomic_load_explicit(&w->tail, memory_order_relaxed);
     uint64_t head = atomic_load_explicit(&w->head, memory_order_acquire);
