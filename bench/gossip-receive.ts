@@ -11,8 +11,9 @@ import { identityFromSeed } from '../src/identity/identity.ts';
 import { Emitter } from '../src/peers/events.ts';
 import type { PeerHandle, PeerManagerEvents } from '../src/peers/manager.ts';
 import { encodeChatMessage } from '../src/wire/micelio/chat.ts';
-import { decodeEnvelope, encodeEnvelope, envelopeSignBytes, newEnvelope } from '../src/wire/micelio/envelope.ts';
+import { decodeEnvelope, encodeEnvelope, envelopeSignBytes } from '../src/wire/micelio/envelope.ts';
 import { emit } from './lib/emit.ts';
+import { newEnvelope } from '../src/crypto/envelope.ts';
 
 const BENCH = 'gossip';
 const N = 20_000;

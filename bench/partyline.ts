@@ -12,6 +12,7 @@ import { PartylineHub, type SessionOutput } from '../src/partyline/hub.ts';
 import { cleanText } from '../src/partyline/sanitize.ts';
 import { PartylineSshServer } from '../src/partyline/ssh-server.ts';
 import { emit, opsPerSecond } from './lib/emit.ts';
+import { sshUserKey } from '../test/helpers/ssh-keys.ts';
 
 const BENCH = 'partyline';
 
@@ -52,7 +53,7 @@ for (const [name, text] of [['clean', clean], ['escaped', dirty]] as const) {
 // 3. Through SSH: remote lines reaching one ssh2 client with a pty, end to end on loopback.
 {
   const dir = mkdtempSync(join(tmpdir(), 'hypha-bench-pl-'));
-  const key = ssh2.utils.generateKeyPairSync('ed25519');
+  const key = sshUserKey();
   writeFileSync(join(dir, 'authorized_keys'), key.public + '\n');
   const clock = new SystemClock();
   const logger = silentLogger();

@@ -36,7 +36,9 @@ function parameters(route: RouteSpec): Parameter[] {
 function operation(route: RouteSpec, tag: string): Record<string, unknown> {
   const responses: Record<string, unknown> = {};
   for (const [code, r] of Object.entries(route.responses)) {
-    const content = r.text
+    const content = r.eventStream
+      ? { 'text/event-stream': { schema: { type: 'string', description: 'server-sent events (id, event and data lines, blank-line separated)' } } }
+      : r.text
       ? { 'text/plain': { schema: { type: 'string' } } }
       : r.schema !== undefined
         ? { 'application/json': { schema: r.schema } }

@@ -30,13 +30,32 @@ export interface ApiRequest<P, Q, B> {
   body: B;
   /** Aborted when the client goes away or the server stops: long-polls end on it. */
   signal: AbortSignal;
+  /** The request headers (lower-case names), e.g. `last-event-id`. */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
-/** A handler's answer: JSON, a plain-text message (errors, as Mycelium sends them) or no content. */
+/** One message of a server-sent event stream (text/event-stream). */
+export interface SseMessage {
+  /** The event's id: a client that reconnects sends the last one back as Last-Event-ID. */
+  id?: string;
+  /** The event type (a client's addEventListener name); absent = "message". */
+  event?: string;
+  /** The payload (may span lines). */
+  data?: string;
+  /** A comment line: ignored by clients, keeps proxies and idle timeouts from closing the stream. */
+  comment?: string;
+}
+
+/**
+ * A handler's answer: JSON, a plain-text message (errors, as Mycelium sends them), no content, or a stream of
+ * server-sent events that lasts until the iterable ends or the client goes away (the request's signal aborts;
+ * the iterable should end on it).
+ */
 export type ApiReply =
   | { status: number; kind: 'json'; body: unknown }
   | { status: number; kind: 'text'; body: string }
-  | { status: number; kind: 'empty' };
+  | { status: number; kind: 'empty' }
+  | { status: number; kind: 'events'; events: AsyncIterable<SseMessage> };
 
 export function json(body: unknown, status = 200): ApiReply {
   return { status, kind: 'json', body };
@@ -51,12 +70,19 @@ export function noContent(status = 204): ApiReply {
   return { status, kind: 'empty' };
 }
 
+/** A text/event-stream reply. */
+export function eventStream(events: AsyncIterable<SseMessage>, status = 200): ApiReply {
+  return { status, kind: 'events', events };
+}
+
 export interface ResponseSpec {
   description: string;
   /** JSON body schema (often ref('Name')); absent with `text` or for no content. */
   schema?: JsonSchema;
   /** The body is a text/plain message. */
   text?: boolean;
+  /** The body is a text/event-stream (server-sent events); `description` says what the events are. */
+  eventStream?: boolean;
 }
 
 export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {

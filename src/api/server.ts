@@ -13,7 +13,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { Logger } from '../base/log.ts';
 import { API_MODULES } from './modules.ts';
 import { API_PREFIX, openApiDocument } from './openapi.ts';
-import { DEFAULT_BODY_LIMIT_BYTES, defineRoute, fastifyPath, json, type ApiModule, type ApiReply, type JsonSchema, type RouteSpec } from './route.ts';
+import { DEFAULT_BODY_LIMIT_BYTES, defineRoute, fastifyPath, json, type ApiModule, type ApiReply, type JsonSchema, type RouteSpec, type SseMessage } from './route.ts';
 import type { NodeServices } from './services.ts';
 
 /** Longest path parameter (a URL-encoded endpoint fits easily). */
@@ -57,7 +57,57 @@ function sameToken(a: string, b: string): boolean {
   return timingSafeEqual(h(a), h(b));
 }
 
-function sendReply(reply: FastifyReply, r: ApiReply): FastifyReply {
+/** One server-sent event in the wire format: field lines, then a blank line. */
+export function formatSse(m: SseMessage): string {
+  let out = '';
+  const lines = (field: string, v: string) => {
+    for (const l of v.split(/\r\n|\r|\n/)) out += `${field}: ${l}\n`;
+  };
+  if (m.comment !== undefined) lines('', m.comment);
+  // An id or event name is one line by definition; anything after a line break would forge another field.
+  if (m.id !== undefined) out += `id: ${m.id.replace(/[\r\n\0]/g, '')}\n`;
+  if (m.event !== undefined) out += `event: ${m.event.replace(/[\r\n]/g, '')}\n`;
+  if (m.data !== undefined) lines('data', m.data);
+  return `${out}\n`;
+}
+
+/** Writes a stream of server-sent events until the iterable ends or the client goes away. */
+async function streamEvents(reply: FastifyReply, status: number, events: AsyncIterable<SseMessage>, log: Logger): Promise<void> {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(status, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+  if (reply.request.method === 'HEAD') {
+    // The headers say what a GET would stream; a HEAD gets no body, so there is nothing to wait for.
+    raw.end();
+    void events[Symbol.asyncIterator]().return?.();
+    return;
+  }
+  // Headers go out at once, so a client knows the stream is open before the first event.
+  raw.write(': stream open\n\n');
+  const gone = () => raw.destroyed || raw.writableEnded;
+  try {
+    for await (const m of events) {
+      if (gone()) break;
+      if (!raw.write(formatSse(m))) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            raw.off('drain', done);
+            raw.off('close', done);
+            resolve();
+          };
+          raw.on('drain', done);
+          raw.on('close', done);
+        });
+      }
+    }
+  } catch (e) {
+    log.error({ url: reply.request.url, err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, 'API event stream failed');
+  } finally {
+    if (!gone()) raw.end();
+  }
+}
+
+function sendReply(reply: FastifyReply, r: Exclude<ApiReply, { kind: 'events' }>): FastifyReply {
   reply.code(r.status);
   if (r.kind === 'empty') return reply.send();
   if (r.kind === 'text') return reply.type(TEXT).send(r.body.endsWith('\n') ? r.body : `${r.body}\n`);
@@ -146,8 +196,13 @@ export class ApiServer {
       if (d.status >= 500) this.log.error({ method: request.method, url: request.url, err: error.stack ?? error.message }, 'API handler failed');
       return sendText(reply, d.status, d.message);
     });
-    app.setNotFoundHandler((request, reply) =>
-      sendText(reply, 404, `no route ${request.method} ${request.url.split('?')[0]} (the routes are listed at ${API_PREFIX}/openapi.json)`));
+    app.setNotFoundHandler((request, reply) => {
+      const path = request.url.split('?')[0];
+      // A state key is one path segment: the most likely cause of a 404 there is a key with a raw "/".
+      const hint = path.startsWith(`${API_PREFIX}/hypha/state/`) && path.slice(`${API_PREFIX}/hypha/state/`.length).includes('/')
+        ? '; a state key is one path segment: send its "/" as %2F' : '';
+      return sendText(reply, 404, `no route ${request.method} ${path} (the routes are listed at ${API_PREFIX}/openapi.json)${hint}`);
+    });
 
     const modules = opts.modules ?? API_MODULES;
     let document: Record<string, unknown> = {};
@@ -196,7 +251,8 @@ export class ApiServer {
       handler: async (request, reply) => {
         const abort = new AbortController();
         reply.raw.once('close', () => abort.abort());
-        const r = await route.handler({ params: request.params, query: request.query, body: request.body, signal: abort.signal });
+        const r = await route.handler({ params: request.params, query: request.query, body: request.body, signal: abort.signal, headers: request.headers });
+        if (r.kind === 'events') return streamEvents(reply, r.status, r.events, this.log);
         return sendReply(reply, r);
       },
     });

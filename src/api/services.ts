@@ -4,6 +4,9 @@
 //
 // The value types are the JSON bodies the routes send, in the shapes of Mycelium's Rust API (reference §5.5),
 // so a service returns exactly what a client will read.
+import type { ChatServices, GossipServices, StateServices } from './hypha-services.ts';
+
+import type { MessageBus } from '../messages/index.ts';
 
 /** GET /admin: the node's overlay identity. */
 export interface NodeInfo {
@@ -81,10 +84,90 @@ export interface AdminServices {
   publicKeyFor(ip: Uint8Array): Uint8Array | undefined;
 }
 
+/** A native peer (a Micelio-protocol link over TCP + Noise) of GET /hypha/peers. */
+export interface NativePeerInfo {
+  /** Ed25519 node id, hex. */
+  nodeId: string;
+  /** The link's remote socket address, e.g. "[2001:db8::2]:4000". */
+  address: string;
+  /** The address the peer advertised in its hello; "" when it is not reachable. */
+  listenAddr: string;
+  direction: 'inbound' | 'outbound';
+  /** The hello's version: "hypha/…" or Micelio's ("0.1.0"). */
+  version: string;
+  /** Both ends are Hypha: the link can carry the overlay (msg_types 90/91). */
+  hypha: boolean;
+  /** The router's cost of this link (smoothed RTT + static cost) while the peer is an overlay neighbour; null otherwise. */
+  linkCost: number | null;
+  /** The neighbour as route next hops name it ("NATIVE [2001:db8::2]:4000 3fa2…"); null when it is none. */
+  link: string | null;
+  /** Seconds since the link came up. */
+  connected: number;
+  txBytes: number;
+  rxBytes: number;
+}
+
+/** A Mycelium peer (a tcp:// or tls:// link) of GET /hypha/peers. */
+export interface MyceliumPeerInfo {
+  /** "tcp://[2001:db8::3]:9651" */
+  endpoint: string;
+  type: PeerStats['type'];
+  connectionState: PeerStats['connectionState'];
+  /** The router's cost of this link while it is up; null otherwise. */
+  linkCost: number | null;
+  /** The neighbour as route next hops name it ("TCP [::1]:40112 <-> [::1]:9651"); null while the link is down. */
+  link: string | null;
+  txBytes: number;
+  rxBytes: number;
+}
+
+/** Which links carry the overlay on this node (config overlay.links). */
+export type OverlayLinksMode = 'both' | 'native' | 'mycelium';
+
+/** Both kinds of peer, as `hypha peers list` shows them. */
+export interface HyphaPeers {
+  overlayLinks: OverlayLinksMode;
+  native: NativePeerInfo[];
+  mycelium: MyceliumPeerInfo[];
+}
+
+/** Hypha's own view of its peers (GET /api/v1/hypha/peers). */
+export interface HyphaPeerServices {
+  peers(): HyphaPeers;
+}
+
+/**
+ * The message bus as the message and topic routes and the JSON-RPC methods use it (src/messages' MessageBus
+ * is one). Every call validates its own arguments too and answers a BusError that says what is wrong.
+ */
+export type MessageServices = Pick<
+  MessageBus,
+  | 'push'
+  | 'reply'
+  | 'status'
+  | 'pop'
+  | 'getDefaultTopicAccept'
+  | 'setDefaultTopicAccept'
+  | 'topics'
+  | 'addTopic'
+  | 'removeTopic'
+  | 'topicSources'
+  | 'addTopicSource'
+  | 'removeTopicSource'
+  | 'topicForwardSocket'
+  | 'setTopicForwardSocket'
+>;
+
 /**
  * Every service the API can reach. A later group of routes adds a member (e.g. `messages: MessageServices`),
  * implemented in src/node/services.ts.
  */
 export interface NodeServices {
   admin: AdminServices;
+  hyphaPeers: HyphaPeerServices;
+  messages: MessageServices;
+  /** Hypha's own routes (hypha-services.ts): /hypha/gossip, /hypha/chat, /hypha/state. */
+  gossip: GossipServices;
+  chat: ChatServices;
+  state: StateServices;
 }

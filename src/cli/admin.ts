@@ -3,12 +3,12 @@
 // a table, or with --json the API's JSON. The API address and token come from --api-addr/--api-token-file,
 // else from the node's config (the data dir's config.toml, or -c), else the default 127.0.0.1:8989.
 import { ApiClient, ApiStatusError, ApiUnreachableError, statusError } from '../api/client.ts';
-import type { PacketStatistics, PeerStats, QueriedSubnet, Route } from '../api/services.ts';
+import type { HyphaPeers, PacketStatistics, PeerStats, QueriedSubnet, Route } from '../api/services.ts';
 import { formatHostPort, isWildcardHost, splitHostPort } from '../config/hostport.ts';
 import { ConfigError, loadConfig, type FlagValue } from '../config/load.ts';
 import { readApiTokenFile } from '../config/secret-files.ts';
 import type { CliIo } from './program.ts';
-import { formatBytes, formatSeconds, formatTable } from './table.ts';
+import { formatBytes, formatTable } from './table.ts';
 
 export interface ClientArgs {
   apiAddr?: string;
@@ -17,6 +17,8 @@ export interface ClientArgs {
   configPath?: string;
   json: boolean;
   io: CliIo;
+  /** How long a request may take (default DEFAULT_CLIENT_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
 
 type Connected = { ok: true; client: ApiClient } | { ok: false; code: number };
@@ -59,11 +61,11 @@ async function connect(cmd: string, args: ClientArgs): Promise<Connected> {
     }
     token = t.value;
   }
-  return { ok: true, client: new ApiClient({ address: formatHostPort({ host, port: hp.value.port }), token }) };
+  return { ok: true, client: new ApiClient({ address: formatHostPort({ host, port: hp.value.port }), token, timeoutMs: args.timeoutMs }) };
 }
 
 /** Runs `body` with a client; unreachable node and error statuses become a message and exit code 1. */
-async function withClient(cmd: string, args: ClientArgs, body: (c: ApiClient) => Promise<number>): Promise<number> {
+export async function withClient(cmd: string, args: ClientArgs, body: (c: ApiClient) => Promise<number>): Promise<number> {
   const c = await connect(cmd, args);
   if (!c.ok) return c.code;
   try {
@@ -77,25 +79,73 @@ async function withClient(cmd: string, args: ClientArgs, body: (c: ApiClient) =>
   }
 }
 
-function printJson(io: CliIo, value: unknown): void {
+export function printJson(io: CliIo, value: unknown): void {
   io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** What `hypha peers list` prints when the node has no /hypha/peers (a Mycelium node): its Mycelium peers alone. */
+function fromMyceliumPeers(peers: readonly PeerStats[]): HyphaPeers {
+  return {
+    overlayLinks: 'mycelium',
+    native: [],
+    mycelium: peers.map((p) => ({
+      endpoint: `${p.endpoint.proto}://${p.endpoint.addr.socket}`,
+      type: p.type,
+      connectionState: p.connectionState,
+      linkCost: null,
+      link: null,
+      txBytes: p.txBytes,
+      rxBytes: p.rxBytes,
+    })),
+  };
+}
+
+/** A node without /hypha/peers is told apart in the table's footnote. */
+const MYCELIUM_NODE_NOTE = 'the node has no /api/v1/hypha/peers (a Mycelium node?): its Mycelium peers, without link costs\n';
+
+/**
+ * Native and Mycelium peers in one table: a row per peer with its kind and the router's link cost, and a
+ * footnote when only one kind of link carries the overlay (or `note`, when given).
+ */
+export function formatPeers(p: HyphaPeers, note?: string): string {
+  if (p.native.length === 0 && p.mycelium.length === 0) {
+    const how = p.overlayLinks === 'native'
+      ? 'give native peers with --bootstrap'
+      : 'add a Mycelium peer with `hypha peers add tcp://IP:PORT`, or give native peers with --bootstrap';
+    return `no peers (${how})\n`;
+  }
+  const cost = (c: number | null) => (c === null ? '-' : String(c));
+  const rows: string[][] = [
+    ...p.native.map((n) => ['native', n.nodeId.slice(0, 16), n.address, n.direction, 'alive', n.version, cost(n.linkCost), formatBytes(n.rxBytes), formatBytes(n.txBytes)]),
+    ...p.mycelium.map((m) => ['mycelium', '-', m.endpoint, m.type, m.connectionState, '-', cost(m.linkCost), formatBytes(m.rxBytes), formatBytes(m.txBytes)]),
+  ];
+  const table = formatTable(
+    [{ header: 'Kind' }, { header: 'Peer' }, { header: 'Address' }, { header: 'Type' }, { header: 'State' }, { header: 'Version' },
+      { header: 'Cost', align: 'right' }, { header: 'Rx total', align: 'right' }, { header: 'Tx total', align: 'right' }],
+    rows,
+  );
+  const modeNote = p.overlayLinks === 'native'
+    ? 'the overlay runs on native links only (overlay.links = "native"): no Mycelium links\n'
+    : p.overlayLinks === 'mycelium'
+      ? 'the overlay runs on Mycelium links only (overlay.links = "mycelium"): native links carry chat and gossip, no overlay\n'
+      : '';
+  return table + (note ?? modeNote);
 }
 
 export function peersList(args: ClientArgs): Promise<number> {
   return withClient('peers list', args, async (client) => {
-    const peers = await client.getJson<PeerStats[]>('/admin/peers');
-    if (args.json) printJson(args.io, peers);
-    else if (peers.length === 0) args.io.stdout('no Mycelium peers (add one with `hypha peers add tcp://IP:PORT`)\n');
-    else {
-      args.io.stdout(formatTable(
-        [{ header: 'Protocol' }, { header: 'Socket' }, { header: 'Type' }, { header: 'Connection' },
-          { header: 'Rx total', align: 'right' }, { header: 'Tx total', align: 'right' }, { header: 'Discovered', align: 'right' }, { header: 'Last connection', align: 'right' }],
-        peers.map((p) => [
-          p.endpoint.proto, p.endpoint.addr.socket, p.type, p.connectionState, formatBytes(p.rxBytes), formatBytes(p.txBytes),
-          formatSeconds(p.discovered), p.lastConnected === null ? 'never' : `${formatSeconds(p.lastConnected)} ago`,
-        ]),
-      ));
+    let peers: HyphaPeers;
+    let note: string | undefined;
+    try {
+      peers = await client.getJson<HyphaPeers>('/hypha/peers');
+    } catch (e) {
+      // Not a Hypha node (Mycelium's API): list its Mycelium peers the same way, without costs.
+      if (!(e instanceof ApiStatusError && e.status === 404)) throw e;
+      peers = fromMyceliumPeers(await client.getJson<PeerStats[]>('/admin/peers'));
+      note = MYCELIUM_NODE_NOTE;
     }
+    if (args.json) printJson(args.io, peers);
+    else args.io.stdout(formatPeers(peers, note));
     return 0;
   });
 }

@@ -1,12 +1,17 @@
 // The `hypha` command: `run` (the default: like micelio and mycelium, a bare `hypha` runs the node),
-// `inspect`, and the commands that ask a running node through its HTTP API (`peers`, `routes`, `stats`). Exit codes: 0 success, 1 failure at run time, 2 bad usage or configuration.
+// `inspect`, and the commands that ask a running node through its HTTP API (`peers`, `routes`, `stats`,
+// `message`). Exit codes: 0 success, 1 failure at run time, 2 bad usage or configuration.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/load.ts';
 import { addConfigFlags, readConfigFlags } from './flags.ts';
 import { inspectCommand } from './inspect.ts';
 import { peersAdd, peersList, peersRemove, routes, statsPackets, type ClientArgs, type RouteTable } from './admin.ts';
+import { addMessageCommands } from './message.ts';
 import { runCommand } from './run.ts';
+import { addStateCommands } from './state.ts';
+import { DEFAULT_DEMO_NODES, demoCommand, MAX_DEMO_NODES } from './demo.ts';
+import { LOG_LEVELS, type LogLevel } from '../base/log.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -14,6 +19,8 @@ export const EXIT_USAGE = 2;
 
 export interface CliIo {
   stdout(text: string): void;
+  /** Raw bytes to stdout (a message payload); without it they are written as UTF-8 text. */
+  stdoutBytes?(bytes: Uint8Array): void;
   stderr(text: string): void;
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -21,6 +28,7 @@ export interface CliIo {
 export function processIo(): CliIo {
   return {
     stdout: (t) => void process.stdout.write(t),
+    stdoutBytes: (b) => void process.stdout.write(b),
     stderr: (t) => void process.stderr.write(t),
     env: process.env,
   };
@@ -71,13 +79,38 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     });
 
   addClientCommands(program, io, setExit);
+  addMessageCommands(program, io, setExit, clientCommand, clientArgs);
+  addStateCommands(program, io, setExit);
+
+  program
+    .command('demo')
+    .description('start a small mesh on loopback in this process, show a message, a chat line and state crossing it, and leave node 1\'s API up until Ctrl-C')
+    .option('--nodes <n>', 'how many nodes (2–20)', String(DEFAULT_DEMO_NODES))
+    .option('--api-addr <host:port>', "node 1's HTTP API (port 0: a free one; \"\" = off)", '127.0.0.1:0')
+    .option('--log-level <level>', "the nodes' log level (debug, info, warn, error)", 'error')
+    .helpOption('-h, --help', 'show help')
+    .exitOverride()
+    .action(async (opts: { nodes: string; apiAddr: string; logLevel: string }) => {
+      if (!LOG_LEVELS.includes(opts.logLevel as LogLevel)) {
+        io.stderr(`hypha demo: --log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(opts.logLevel)}\n`);
+        setExit(EXIT_USAGE);
+        return;
+      }
+      const nodes = /^\d{1,3}$/.test(opts.nodes) ? Number(opts.nodes) : Number.NaN;
+      if (!(nodes >= 2 && nodes <= MAX_DEMO_NODES)) {
+        io.stderr(`hypha demo: --nodes must be a whole number from 2 to ${MAX_DEMO_NODES}, got ${JSON.stringify(opts.nodes)}\n`);
+        setExit(EXIT_USAGE);
+        return;
+      }
+      setExit(await demoCommand({ nodes, apiAddr: opts.apiAddr, logLevel: opts.logLevel as LogLevel, io }));
+    });
 
   // `hypha --help` shows the node's options too: they are what most people look for.
   program.addHelpText('after', () => `\nOptions of "hypha run" (also accepted without "run"):\n${run.helpInformation().split('\nOptions:\n')[1] ?? ''}`);
   return program;
 }
 
-interface ClientOpts {
+export interface ClientOpts {
   json?: boolean;
   apiAddr?: string;
   apiTokenFile?: string;
@@ -86,7 +119,7 @@ interface ClientOpts {
 }
 
 /** The options every command that talks to a running node takes. */
-function clientCommand(parent: Command, name: string, description: string): Command {
+export function clientCommand(parent: Command, name: string, description: string): Command {
   return parent
     .command(name)
     .description(description)
@@ -99,17 +132,17 @@ function clientCommand(parent: Command, name: string, description: string): Comm
     .exitOverride();
 }
 
-function clientArgs(opts: ClientOpts, io: CliIo): ClientArgs {
+export function clientArgs(opts: ClientOpts, io: CliIo): ClientArgs {
   return { json: opts.json === true, apiAddr: opts.apiAddr, apiTokenFile: opts.apiTokenFile, dataDir: opts.dataDir, configPath: opts.config, io };
 }
 
-function group(program: Command, name: string, description: string): Command {
+export function group(program: Command, name: string, description: string): Command {
   return program.command(name).description(description).helpOption('-h, --help', 'show help').exitOverride();
 }
 
 function addClientCommands(program: Command, io: CliIo, setExit: (code: number) => void): void {
-  const peers = group(program, 'peers', "list, add and remove a running node's Mycelium peers");
-  clientCommand(peers, 'list', 'list the peers with their state and traffic')
+  const peers = group(program, 'peers', "list a running node's native and Mycelium peers; add and remove Mycelium peers");
+  clientCommand(peers, 'list', 'list native and Mycelium peers with their state, the router\'s link cost and traffic')
     .action(async (opts: ClientOpts) => setExit(await peersList(clientArgs(opts, io))));
   clientCommand(peers, 'add', 'add static peers and connect to them')
     .argument('<endpoint...>', 'tcp://IP:PORT or tcp://[IPv6]:PORT (tls://… in a private network)')

@@ -70,6 +70,7 @@ export const OVERLAY_LINKS_VALUES = ['both', 'native', 'mycelium'] as const;
 export const MYCELIUM_TCP_LISTEN_PORT = 9651;
 export const MYCELIUM_DISCOVERY_PORT = 9650;
 export const DEFAULT_API_ADDR = '127.0.0.1:8989';
+export const DEFAULT_JSONRPC_ADDR = '127.0.0.1:8990';
 
 function networkNameCheck(s: string): string | undefined {
   if (s === '') return undefined;
@@ -157,6 +158,12 @@ export const CONFIG_SCHEMA = {
     help: 'HTTP API address (under /api/v1); "" turns the API off',
     flag: 'api-addr',
   }),
+  jsonrpc_addr: option({
+    type: listenAddressType(),
+    default: DEFAULT_JSONRPC_ADDR,
+    help: 'JSON-RPC 2.0 address (HTTP POST and WebSocket, Mycelium\'s methods); "" turns it off',
+    flag: 'jsonrpc-addr',
+  }),
   api_token_file: option({
     type: pathType({ allowEmpty: true }),
     default: '',
@@ -168,6 +175,12 @@ export const CONFIG_SCHEMA = {
     default: '',
     help: 'message-bus topic file in Mycelium\'s format (default action, allowed sources, forward sockets); "" = none',
     flag: 'topic-config',
+  }),
+  metrics_api_address: option({
+    type: listenAddressType(),
+    default: '',
+    help: 'Prometheus metrics address, served at /metrics (e.g. 127.0.0.1:9990); "" = no metrics',
+    flag: 'metrics-api-address',
   }),
   node: {
     name: option({

@@ -207,6 +207,11 @@ export class DataPlane {
     this.inbound.clear();
   }
 
+  /** Packets and payload bytes routed in total (metrics). */
+  routedTotals(): { packets: number; bytes: number } {
+    return { packets: this.stats.totalPackets, bytes: this.stats.totalBytes };
+  }
+
   /** Per-IP packet/byte counts of everything routed (for /admin/stats/packets). */
   packetStatistics(): PacketStatistics {
     return this.stats.snapshot();

@@ -44,7 +44,13 @@ export class PacketStats {
     this.byDst = new BoundedMap(maxEntries);
   }
 
+  /** Every packet and byte recorded, also for addresses since forgotten (the maps are bounded). */
+  totalPackets = 0;
+  totalBytes = 0;
+
   record(src: Uint8Array, dst: Uint8Array, bytes: number): void {
+    this.totalPackets++;
+    this.totalBytes += bytes;
     const s = this.lastSrc !== undefined && same(this.lastSrc.ip, src) && this.bySrc.get(keyOf(this.lastSrc)) === this.lastSrc ? this.lastSrc : bump(this.bySrc, src, 0);
     s.packets++;
     s.bytes += bytes;

@@ -15,18 +15,11 @@ import { ed25519Verify } from '../crypto/ed25519.ts';
 import type { NodeIdentity } from '../identity/identity.ts';
 import type { PeerManager } from '../peers/manager.ts';
 import type { Envelope } from '../wire/gen/micelio_pb.ts';
-import {
-  DEFAULT_MAX_HOPS,
-  DIRECT_HOPS,
-  ED25519_SIGNATURE_BYTES,
-  encodeEnvelope,
-  envelopeSignBytes,
-  isLinkLocalMsgType,
-  newEnvelope,
-} from '../wire/micelio/envelope.ts';
+import { DEFAULT_MAX_HOPS, DIRECT_HOPS, ED25519_SIGNATURE_BYTES, encodeEnvelope, envelopeSignBytes, isLinkLocalMsgType } from '../wire/micelio/envelope.ts';
 import { DEFAULT_KEYRING_MAX_ENTRIES, KeyRing, TrustLevel, type KeyEntry, type KeyRingStats } from './keyring.ts';
 import { DEFAULT_BURST, DEFAULT_LIMITER_IDLE_MS, DEFAULT_LIMITER_MAX_ENTRIES, DEFAULT_RATE_PER_S, RateLimiter, type RateLimiterStats } from './rate-limit.ts';
 import { DEFAULT_SEEN_MAX_ENTRIES, DEFAULT_SEEN_TTL_MS, SeenCache, type SeenCacheStats } from './seen.ts';
+import { newEnvelope } from '../crypto/envelope.ts';
 
 /** Neighbours a relayed message goes to (Micelio DefaultFanout). Own messages go to every neighbour. */
 export const DEFAULT_FANOUT = 3;

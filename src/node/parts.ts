@@ -6,12 +6,13 @@ import type { NodeContext, NodePart } from './part.ts';
 import { PeerManager } from '../peers/manager.ts';
 import { BucketPeerStore } from '../peers/bucket-store.ts';
 import { GossipEngine } from '../gossip/engine.ts';
-import { PartylineHub } from '../partyline/hub.ts';
+import { PartylineHub, RECENT_CHAT_LINES, type ChatLineEvent } from '../partyline/hub.ts';
+import { Journal } from '../base/journal.ts';
 import { MeshChat } from '../partyline/mesh-chat.ts';
 import { PartylineSshServer } from '../partyline/ssh-server.ts';
 import type { PeerSummary } from '../partyline/commands.ts';
 import { registerStateCommands } from '../partyline/state-commands.ts';
-import { StateService } from '../state/service.ts';
+import { StateService, type StateChange } from '../state/service.ts';
 import { DesiredState } from '../state/desired.ts';
 import type { GossipPort } from '../state/ports.ts';
 import { Overlay } from '../dataplane/overlay.ts';
@@ -27,11 +28,13 @@ import { isPrivateNetwork, MYCELIUM_TCP_LISTEN_PORT } from '../config/schema.ts'
 import { readApiTokenFile, readNetworkKeyFile } from '../config/secret-files.ts';
 import { splitHostPort } from '../config/hostport.ts';
 import { ApiServer } from '../api/server.ts';
+import { JsonRpcServer } from '../api/jsonrpc/server.ts';
+import { MetricsServer, NodeMetrics } from '../api/metrics.ts';
 import { MessageBus } from '../messages/bus.ts';
 import { loadTopicFile } from '../messages/topic-file.ts';
 import type { NodeServices } from '../api/services.ts';
 import type { Logger } from '../base/log.ts';
-import { nodeServices } from './services.ts';
+import { metricsSources, nodeServices } from './services.ts';
 import { HYPHA_VERSION } from './version.ts';
 
 /** The native (Micelio) peer manager as a node part. */
@@ -97,11 +100,16 @@ export class GossipPart implements NodePart {
   }
 }
 
+/** State changes the node keeps for readers of the API that fall behind (GET /api/v1/hypha/state/_changes). */
+export const STATE_CHANGES_KEPT = 1024;
+
 /** The replicated state map (LMDB bucket "state"), its anti-entropy, and desired state. */
 export class StatePart implements NodePart {
   readonly name = 'state';
   readonly state: StateService;
   readonly desired: DesiredState;
+  /** Every change of the map, numbered, the latest STATE_CHANGES_KEPT kept: what the API's watch routes read. */
+  readonly changes: Journal<StateChange>;
 
   constructor(ctx: NodeContext, gossip: GossipPort, peers: PeerManager) {
     const c = ctx.config.state;
@@ -131,6 +139,8 @@ export class StatePart implements NodePart {
       controllers: c.controllers,
       autoObserve: c.auto_observe,
     });
+    this.changes = new Journal({ clock: ctx.clock, capacity: STATE_CHANGES_KEPT });
+    this.state.onChange((change) => this.changes.append(change));
   }
 
   async start(): Promise<void> {
@@ -155,6 +165,8 @@ export class PartylinePart implements NodePart {
   readonly hub: PartylineHub;
   readonly server: PartylineSshServer | undefined;
   readonly meshChat: MeshChat;
+  /** The latest chat lines shown (local and remote), numbered: what GET /api/v1/hypha/chat reads. */
+  readonly recent: Journal<ChatLineEvent>;
 
   constructor(ctx: NodeContext, peers: PeerManager, gossip: GossipEngine, state?: StatePart) {
     const ssh = ctx.config.ssh;
@@ -169,6 +181,8 @@ export class PartylinePart implements NodePart {
       idleTimeoutMs: ssh.idle_timeout,
     });
     this.meshChat = new MeshChat({ hub: this.hub, gossip, nodeName: ctx.config.node.name, clock: ctx.clock, logger });
+    this.recent = new Journal({ clock: ctx.clock, capacity: RECENT_CHAT_LINES });
+    this.hub.onLine((line) => this.recent.append(line));
     if (state) registerStateCommands(this.hub.commands, { state: state.state, desired: state.desired });
     this.server =
       ssh.listen === ''
@@ -409,7 +423,6 @@ function listenError(e: unknown, port: number): Error {
   return new Error(`cannot listen for Mycelium peers on TCP port ${port}: ${why}; choose another --tcp-listen-port (0 = any free port)`, { cause: e });
 }
 
-/** The HTTP API on api_addr (off when it is ""), serving the node through NodeServices. */
 /** The message bus (Mycelium's message protocol over the overlay), inbox and outbox in the store. */
 export class MessagesPart implements NodePart {
   readonly name = 'messages';
@@ -445,6 +458,7 @@ export class MessagesPart implements NodePart {
   }
 }
 
+/** The HTTP API on api_addr (off when it is ""), serving the node through NodeServices. */
 export class ApiPart implements NodePart {
   readonly name = 'api';
   readonly services: NodeServices;
@@ -490,6 +504,92 @@ export class ApiPart implements NodePart {
   }
 }
 
+/** JSON-RPC 2.0 on jsonrpc_addr (off when it is ""), Mycelium's methods over NodeServices; the API token applies too. */
+export class JsonRpcPart implements NodePart {
+  readonly name = 'jsonrpc';
+  private readonly ctx: NodeContext;
+  private readonly services: NodeServices;
+  private current: JsonRpcServer | undefined;
+
+  constructor(ctx: NodeContext, services: NodeServices) {
+    this.ctx = ctx;
+    this.services = services;
+  }
+
+  /** The server once listening (undefined when JSON-RPC is off). */
+  get server(): JsonRpcServer | undefined {
+    return this.current;
+  }
+
+  async start(): Promise<void> {
+    const c = this.ctx.config;
+    if (c.jsonrpc_addr === '') {
+      this.ctx.logger.info({ component: 'jsonrpc' }, 'JSON-RPC off (jsonrpc_addr is "")');
+      return;
+    }
+    let token: string | undefined;
+    if (c.api_token_file !== '') {
+      const t = await readApiTokenFile(c.api_token_file);
+      if (!t.ok) throw new Error(`api_token_file: ${t.error.message}`);
+      token = t.value;
+    }
+    const hp = splitHostPort(c.jsonrpc_addr);
+    if (!hp.ok) throw new Error(`jsonrpc_addr: ${hp.error.message}`);
+    const server = new JsonRpcServer({ services: this.services, logger: this.ctx.logger, host: hp.value.host, port: hp.value.port, token, version: HYPHA_VERSION });
+    await server.listen();
+    this.current = server;
+  }
+
+  async stop(): Promise<void> {
+    await this.current?.close();
+    this.current = undefined;
+  }
+
+  describe(): Record<string, unknown> {
+    return { jsonrpc: this.current?.url ?? 'off' };
+  }
+}
+
+/**
+ * Prometheus metrics on metrics_api_address (off when it is ""): a registry of this node's own, read from its
+ * parts at every scrape.
+ */
+export class MetricsPart implements NodePart {
+  readonly name = 'metrics';
+  readonly metrics: NodeMetrics;
+  private readonly ctx: NodeContext;
+  private current: MetricsServer | undefined;
+
+  constructor(ctx: NodeContext, metrics: NodeMetrics) {
+    this.ctx = ctx;
+    this.metrics = metrics;
+  }
+
+  /** The server once listening (undefined when metrics are off). */
+  get server(): MetricsServer | undefined {
+    return this.current;
+  }
+
+  async start(): Promise<void> {
+    const addr = this.ctx.config.metrics_api_address;
+    if (addr === '') return;
+    const hp = splitHostPort(addr);
+    if (!hp.ok) throw new Error(`metrics_api_address: ${hp.error.message}`);
+    const server = new MetricsServer({ metrics: this.metrics, logger: this.ctx.logger, host: hp.value.host, port: hp.value.port });
+    await server.listen();
+    this.current = server;
+  }
+
+  async stop(): Promise<void> {
+    await this.current?.close();
+    this.current = undefined;
+  }
+
+  describe(): Record<string, unknown> {
+    return { metrics: this.current?.url ?? 'off' };
+  }
+}
+
 export function registerParts(ctx: NodeContext): NodePart[] {
   const peers = new PeersPart(ctx);
   const gossip = new GossipPart(ctx, peers.manager);
@@ -500,13 +600,36 @@ export function registerParts(ctx: NodeContext): NodePart[] {
   const native = links.native ? new NativeOverlayPart(ctx, peers.manager, overlay) : undefined;
   const mycelium = links.mycelium ? new MyceliumPeersPart(ctx, overlay) : undefined;
   const messages = new MessagesPart(ctx, overlay);
-  const api = new ApiPart(ctx, nodeServices({
+  const services = nodeServices({
     identity: ctx.identity,
     clock: ctx.clock,
     overlay: () => overlay.overlay,
     myceliumPeers: () => mycelium?.manager,
-  }));
+    nativePeers: () => peers.manager,
+    nativeBridge: () => native?.bridge,
+    overlayLinks: ctx.config.overlay.links,
+    messageBus: () => messages.bus,
+    gossip: () => gossip.engine,
+    partyline: () => partyline,
+    connectedPeers: () => peers.manager.connectedCount,
+    state: () => state.state,
+    stateChanges: () => state.changes,
+  });
+  const api = new ApiPart(ctx, services);
+  const jsonrpc = new JsonRpcPart(ctx, services);
+  const metrics = new MetricsPart(ctx, new NodeMetrics(metricsSources({
+    identity: ctx.identity,
+    version: HYPHA_VERSION,
+    peers: peers.manager,
+    gossip: gossip.engine,
+    state: state.state,
+    partyline: () => ({ hub: partyline.hub, chat: partyline.meshChat }),
+    overlay: () => overlay.overlay,
+    nativeOverlay: () => native?.bridge,
+    myceliumPeers: () => mycelium?.manager,
+    messages: () => messages.bus,
+  })));
   // Gossip and the state start before the peer manager connects anyone, so their handlers see the first
   // connects; they stop after the links close.
-  return [gossip, state, peers, partyline, overlay, messages, ...(native ? [native] : []), ...(mycelium ? [mycelium] : []), api];
+  return [gossip, state, peers, partyline, overlay, messages, ...(native ? [native] : []), ...(mycelium ? [mycelium] : []), api, jsonrpc, metrics];
 }

@@ -42,6 +42,8 @@ export const DEFAULT_SESSION_QUEUE_LINES = 256;
 /** Local chat lines sent to the mesh per second, and the burst: what each peer accepts per origin. */
 export const OUTBOUND_LINES_PER_S = 10;
 export const OUTBOUND_BURST_LINES = 20;
+/** Recent chat lines the node keeps for the API (GET /api/v1/hypha/chat). */
+export const RECENT_CHAT_LINES = 512;
 /** Nick for a user whose name is empty once control characters are stripped. */
 export const FALLBACK_NICK = 'guest';
 
@@ -72,6 +74,26 @@ export interface RemoteOrigin {
   /** Its node name, if known; shown instead of the short id. */
   name?: string;
 }
+
+/** A chat line as the hub showed it (sanitised), for the recent-lines log the API serves. */
+export interface ChatLineEvent {
+  /** Typed on this node (an SSH session or the API), or arrived from the mesh. */
+  origin: 'local' | 'remote';
+  via: 'ssh' | 'api' | 'mesh';
+  nick: string;
+  text: string;
+  /** The originating node (this node's id for local lines). */
+  nodeId: string;
+  /** The origin's node name when known (this node's name for local lines). */
+  nodeName?: string;
+  /** When this node showed it (clock ms). */
+  atMs: number;
+}
+
+/** What became of a line said through `say()`. */
+export type SayResult =
+  | { ok: true; line: ChatLineEvent; mesh: 'sent' | 'no-mesh' }
+  | { ok: false; code: 'empty-nick' | 'empty-text' | 'paced' | 'stopped'; message: string; retryAfterMs?: number };
 
 export interface PartylineHubOptions {
   /** Shown in the welcome banner. */
@@ -149,6 +171,8 @@ export class PartylineHub implements CommandHub {
   private services: PartylineServices;
   private readonly sessions = new Map<number, HubSession>();
   private outbound: ((line: LocalChatLine) => void) | undefined;
+  private readonly lineListeners = new Set<(line: ChatLineEvent) => void>();
+  private readonly nodeId: string;
   private nextId = 1;
   private stopped = false;
   private tokens = OUTBOUND_BURST_LINES;
@@ -173,6 +197,7 @@ export class PartylineHub implements CommandHub {
     this.log = opts.logger.child({ component: 'partyline' });
     this.commands = opts.commands ?? createCommandRegistry();
     this.services = { ...opts.services, nodeName: this.nodeName };
+    this.nodeId = opts.services?.nodeId ?? '';
     this.maxSessions = opts.maxSessions ?? DEFAULT_MAX_SESSIONS;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.sessionQueueLines = opts.sessionQueueLines ?? DEFAULT_SESSION_QUEUE_LINES;
@@ -186,6 +211,43 @@ export class PartylineHub implements CommandHub {
   /** Connects (or, with undefined, disconnects) the mesh side: it receives every local chat line. */
   setOutbound(fn: ((line: LocalChatLine) => void) | undefined): void {
     this.outbound = fn;
+  }
+
+  /** Calls `fn` with every chat line shown (local and remote, not join/leave lines); returns the unsubscribe. */
+  onLine(fn: (line: ChatLineEvent) => void): () => void {
+    this.lineListeners.add(fn);
+    return () => this.lineListeners.delete(fn);
+  }
+
+  /**
+   * Says a line as `nick` from outside a session (the HTTP API): shown to every session as `[nick] text` and
+   * sent to the mesh like a typed line. Nick and text are sanitised and bounded as typed ones are. Unlike a
+   * typed line, one over the mesh pacing is refused (not shown at all), so a program can wait and retry.
+   */
+  say(nick: string, text: string): SayResult {
+    if (this.stopped) return { ok: false, code: 'stopped', message: 'the partyline is shutting down' };
+    const cleanedNick = cleanNick(String(nick));
+    if (cleanedNick === '') return { ok: false, code: 'empty-nick', message: 'the nick is empty once control characters and spaces are removed' };
+    const cleanedText = cleanText(String(text), MAX_LINE_CHARS);
+    if (cleanedText === '') return { ok: false, code: 'empty-text', message: 'the text is empty once control characters and spaces are removed' };
+    if (this.outbound !== undefined && !this.takeOutboundToken()) {
+      this.counters.localLinesPaced++;
+      const retryAfterMs = Math.ceil(((1 - this.tokens) / OUTBOUND_LINES_PER_S) * 1000);
+      return { ok: false, code: 'paced', retryAfterMs, message: `too many chat lines: this node sends at most ${OUTBOUND_LINES_PER_S} per second to the mesh (bursts of ${OUTBOUND_BURST_LINES}); try again in ${retryAfterMs} ms` };
+    }
+    this.counters.localLines++;
+    const line = `[${cleanedNick}] ${cleanedText}`;
+    for (const s of this.sessions.values()) s.deliver(line);
+    const event = this.emitLine('local', 'api', cleanedNick, cleanedText, this.nodeId, this.nodeName);
+    if (this.outbound === undefined) return { ok: true, line: event, mesh: 'no-mesh' };
+    try {
+      this.outbound({ nick: cleanedNick, text: cleanedText, timestampSec: unixSeconds(this.clock) });
+    } catch (e) {
+      this.counters.outboundErrors++;
+      this.log.warn({ err: e }, 'partyline outbound port failed');
+      return { ok: true, line: event, mesh: 'no-mesh' };
+    }
+    return { ok: true, line: event, mesh: 'sent' };
   }
 
   /** Connects `/peers` to the peer manager (which may be built after the hub). */
@@ -244,6 +306,20 @@ export class PartylineHub implements CommandHub {
     this.counters.remoteLines++;
     const line = `[${cleanedNick}@${originLabel(origin)}] ${cleanedText}`;
     for (const s of this.sessions.values()) s.deliver(line);
+    const name = origin.name === undefined ? '' : truncateChars(cleanNick(origin.name), MAX_ORIGIN_CHARS);
+    this.emitLine('remote', 'mesh', cleanedNick, cleanedText, stripTerminalControls(String(origin.nodeId)).slice(0, 128), name === '' ? undefined : name);
+  }
+
+  private emitLine(origin: ChatLineEvent['origin'], via: ChatLineEvent['via'], nick: string, text: string, nodeId: string, nodeName: string | undefined): ChatLineEvent {
+    const event: ChatLineEvent = { origin, via, nick, text, nodeId, ...(nodeName === undefined || nodeName === '' ? {} : { nodeName }), atMs: this.clock.now() };
+    for (const fn of this.lineListeners) {
+      try {
+        fn(event);
+      } catch (e) {
+        this.log.warn({ err: e }, 'partyline line listener failed');
+      }
+    }
+    return event;
   }
 
   /** Closes every session; later joins are refused. */
@@ -275,6 +351,7 @@ export class PartylineHub implements CommandHub {
     this.counters.localLines++;
     const line = `[${from.nick}] ${text}`;
     for (const s of this.sessions.values()) if (s !== from) s.deliver(line);
+    this.emitLine('local', 'ssh', from.nick, text, this.nodeId, this.nodeName);
     if (this.outbound === undefined) return;
     if (!this.takeOutboundToken()) {
       this.counters.localLinesPaced++;

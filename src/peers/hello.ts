@@ -8,7 +8,8 @@ import { nodeIdOf, type NodeIdentity } from '../identity/identity.ts';
 import { PeerHelloSchema } from '../wire/gen/micelio_pb.ts';
 import type { MsgType } from '../wire/micelio/envelope.ts';
 import { decodeMessage, encodeMessage } from '../wire/micelio/codec.ts';
-import { ED25519_PUBLIC_KEY_BYTES, decodeEnvelope, encodeEnvelope, newEnvelope, verifyEnvelope } from '../wire/micelio/envelope.ts';
+import { ED25519_PUBLIC_KEY_BYTES, decodeEnvelope, encodeEnvelope } from '../wire/micelio/envelope.ts';
+import { newEnvelope, verifyEnvelope } from '../crypto/envelope.ts';
 
 /** What a node says about itself in its hello. */
 export interface HelloContent {

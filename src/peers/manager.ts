@@ -13,12 +13,13 @@ import type { Link, LinkDirection, LinkError, LinkFactory, LinkListener, LinkSta
 import { NativeTcpTransport } from '../link/native-tcp.ts';
 import { PeerExchangeSchema, PeerInfoSchema, type Envelope, type PeerInfo } from '../wire/gen/micelio_pb.ts';
 import { decodeMessage, encodeMessage } from '../wire/micelio/codec.ts';
-import { KEEPALIVE_ENVELOPE_BYTES, MsgType, decodeEnvelope, encodeEnvelope, newEnvelope, verifyEnvelope } from '../wire/micelio/envelope.ts';
+import { KEEPALIVE_ENVELOPE_BYTES, MsgType, decodeEnvelope, encodeEnvelope } from '../wire/micelio/envelope.ts';
 import { encodeOverlayEnvelope, isOverlayMsgType, peekOverlayEnvelope, type OverlayMsgType } from '../wire/micelio/overlay.ts';
 import { Emitter } from './events.ts';
 import { buildHello, verifyHello, type VerifiedHello } from './hello.ts';
 import { MemoryPeerStore, type PeerRecord, type PeerStore } from './store.ts';
 import { PeerTable } from './table.ts';
+import { newEnvelope, verifyEnvelope } from '../crypto/envelope.ts';
 
 /** Every PeerHello `version` a Hypha node sends starts with this. */
 export const HYPHA_VERSION_PREFIX = 'hypha/';

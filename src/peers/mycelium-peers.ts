@@ -5,7 +5,7 @@
 import type { Clock, Timer } from '../base/clock.ts';
 import type { Logger } from '../base/log.ts';
 import { err, ok, type Result } from '../base/result.ts';
-import type { Link } from '../link/link.ts';
+import type { Link, LinkStats } from '../link/link.ts';
 import { formatEndpoint, formatSocketAddress, parseEndpoint, type Endpoint } from '../link/mycelium-endpoint.ts';
 import type { StreamLink } from '../link/mycelium-stream.ts';
 import { dialMycelium, listenMycelium, type LinkLimits, type MyceliumListener, type PrivateNetwork } from '../link/mycelium-transport.ts';
@@ -30,6 +30,13 @@ export interface PeerStats {
   discovered: number;
   /** Seconds since the last successful connection, or null. */
   lastConnected: number | null;
+}
+
+/** A peer with its endpoint text ("tcp://[2001:db8::1]:9651") and the id of its live link, if any. */
+export interface LinkedPeer {
+  endpoint: string;
+  stats: PeerStats;
+  linkId: number | undefined;
 }
 
 export interface MyceliumPeerManagerOptions {
@@ -159,18 +166,36 @@ export class MyceliumPeerManager {
 
   peers(): PeerStats[] {
     const now = this.clock.now();
-    return [...this.records.values()].map((r) => {
-      const s = r.link?.stats();
-      return {
-        endpoint: { proto: r.endpoint.proto, addr: { socket: formatSocketAddress(r.endpoint.host, r.endpoint.port) } },
-        type: r.type,
-        connectionState: r.state,
-        txBytes: r.txBase + (s?.txBytes ?? 0),
-        rxBytes: r.rxBase + (s?.rxBytes ?? 0),
-        discovered: Math.floor((now - r.discoveredAt) / 1000),
-        lastConnected: r.connectedAt === undefined ? null : Math.floor((now - r.connectedAt) / 1000),
-      };
-    });
+    return [...this.records.values()].map((r) => this.statsOf(r, now));
+  }
+
+  /**
+   * Every peer as `peers()` shows it, with its endpoint text and the id of its live link (undefined while it
+   * is down): the router's neighbour of that link gives the link cost (`hypha peers list`).
+   */
+  linkedPeers(): LinkedPeer[] {
+    const now = this.clock.now();
+    return [...this.records.values()].map((r) => ({ endpoint: r.key, stats: this.statsOf(r, now), linkId: r.link?.id }));
+  }
+
+  private statsOf(r: PeerRecord, now: number): PeerStats {
+    const s = r.link?.stats();
+    return {
+      endpoint: { proto: r.endpoint.proto, addr: { socket: formatSocketAddress(r.endpoint.host, r.endpoint.port) } },
+      type: r.type,
+      connectionState: r.state,
+      txBytes: r.txBase + (s?.txBytes ?? 0),
+      rxBytes: r.rxBase + (s?.rxBytes ?? 0),
+      discovered: Math.floor((now - r.discoveredAt) / 1000),
+      lastConnected: r.connectedAt === undefined ? null : Math.floor((now - r.connectedAt) / 1000),
+    };
+  }
+
+  /** The open links with their counters (metrics: bytes, messages and send-queue drops per link). */
+  linkStats(): { id: number; stats: LinkStats }[] {
+    const out: { id: number; stats: LinkStats }[] = [];
+    for (const r of this.records.values()) if (r.link !== undefined && !r.link.closed) out.push({ id: r.link.id, stats: r.link.stats() });
+    return out;
   }
 
   async stop(): Promise<void> {

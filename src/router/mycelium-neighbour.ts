@@ -23,6 +23,11 @@ export function staticCostOf(link: Link): number {
   return tcpStaticCost(link.remoteAddress);
 }
 
+/** The router neighbour id of the Mycelium link with this link id (joins peer tables to the router's). */
+export function myceliumNeighbourId(linkId: number): string {
+  return `link-${linkId}`;
+}
+
 export class MyceliumNeighbour implements Neighbour {
   readonly id: string;
   readonly kind = 'mycelium' as const;
@@ -40,7 +45,7 @@ export class MyceliumNeighbour implements Neighbour {
     this.onData = opts.onData;
     this.timers = opts.timers ?? MYCELIUM_TIMERS;
     this.staticCost = opts.staticCost ?? staticCostOf(opts.link);
-    this.id = `link-${opts.link.id}`;
+    this.id = myceliumNeighbourId(opts.link.id);
     this.label = `${opts.link.transport.toUpperCase()} ${opts.link.localAddress} <-> ${opts.link.remoteAddress}`;
     this.log = opts.logger.child({ component: 'router', neighbour: this.label });
     // Registered first, so frames that arrived before attach() reach a router that knows us.

@@ -41,8 +41,9 @@ const body = fc.oneof(
 );
 const contentType = fc.option(fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded',
   'multipart/form-data; boundary=x', 'application/octet-stream', 'application/json; charset=latin1', 'garbage', ''), { nil: undefined });
+// A numeric timeout would make GET /messages wait that long: those become 0 (long-polls are tested elsewhere).
 const query = fc.dictionary(fc.constantFrom('peek', 'timeout', 'topic', 'x', '', '__proto__', 'a[b]'), fc.string({ maxLength: 10 }), { maxKeys: 3 })
-  .map((q) => Object.entries(q).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&'));
+  .map((q) => Object.entries(q).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(k === 'timeout' && /^\s*[\d.]+\s*$/.test(v) ? '0' : v)}`).join('&'));
 const method = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS');
 
 interface Case {
@@ -66,10 +67,16 @@ async function checkCase(api: ApiServer, c: Case): Promise<void> {
   }
 }
 
-/** The templates of every documented route, e.g. ["GET", "/api/v1/admin/peers/{endpoint}"]. */
+/**
+ * The templates of every documented route, e.g. ["GET", "/api/v1/admin/peers/{endpoint}"]. Routes that answer
+ * with an endless text/event-stream are left out: inject() would wait for their end forever; they get random
+ * input over a real socket in hypha-fuzz.test.ts.
+ */
 function documentedRoutes(api: ApiServer): [string, string][] {
-  const doc = api.document as { paths: Record<string, Record<string, unknown>> };
-  return Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m): [string, string] => [m.toUpperCase(), p]));
+  const doc = api.document as { paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>> };
+  const streams = (op: { responses?: Record<string, { content?: Record<string, unknown> }> }) =>
+    Object.values(op.responses ?? {}).some((r) => r.content?.['text/event-stream'] !== undefined);
+  return Object.entries(doc.paths).flatMap(([p, ops]) => Object.entries(ops).filter(([, op]) => !streams(op)).map(([m]): [string, string] => [m.toUpperCase(), p]));
 }
 
 test('random and invalid input to every route never gets a 5xx, and every error says what is wrong (property)', async (t) => {

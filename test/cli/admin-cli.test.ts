@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,14 +55,17 @@ test('peers, routes and stats: tables for people, --json for programs', async (t
   assert.match(selected, /^Subnet\s+Next Hop\s+Metric\s+Seq No\n-+/);
   assert.match(selected, new RegExp(`${bSubnet.replace(/[.:/]/g, '\\$&')}\\s+TCP \\S+ <-> 127\\.0\\.0\\.1:\\d+\\s+0\\s+\\d+\\n`));
 
+  // `peers list`: both kinds in one table (this node has Mycelium peers only), with the router's link cost.
   const list = await hyphaInProcess(['peers', 'list', ...api]);
   assert.equal(list.code, 0, list.stderr);
-  assert.match(list.stdout, /^Protocol\s+Socket\s+Type\s+Connection\s+Rx total\s+Tx total\s+Discovered\s+Last connection\n/);
-  assert.match(list.stdout, new RegExp(`tcp\\s+${b.endpoint.slice(6).replace(/\./g, '\\.')}\\s+static\\s+alive\\s+[\\d.]+ (B|KiB)\\s+[\\d.]+ (B|KiB)\\s+\\d+s\\s+\\d+s ago`));
+  assert.match(list.stdout, /^Kind\s+Peer\s+Address\s+Type\s+State\s+Version\s+Cost\s+Rx total\s+Tx total\n/);
+  assert.match(list.stdout, new RegExp(`\\nmycelium\\s+-\\s+${b.endpoint.replace(/[./]/g, '\\$&')}\\s+static\\s+alive\\s+-\\s+\\d+\\s+[\\d.]+ (B|KiB)\\s+[\\d.]+ (B|KiB)\\n`));
   const json = await hyphaInProcess(['peers', 'list', '--json', ...api]);
-  const peers = JSON.parse(json.stdout) as Record<string, unknown>[];
-  assert.deepEqual(Object.keys(peers[0]), ['endpoint', 'type', 'connectionState', 'txBytes', 'rxBytes', 'discovered', 'lastConnected']);
-  assert.deepEqual(peers[0].endpoint, { proto: 'tcp', addr: { socket: b.endpoint.slice(6) } });
+  const peers = JSON.parse(json.stdout) as { overlayLinks: string; native: unknown[]; mycelium: Record<string, unknown>[] };
+  assert.equal(peers.overlayLinks, 'both');
+  assert.deepEqual(peers.native, []);
+  assert.deepEqual(Object.keys(peers.mycelium[0]), ['endpoint', 'type', 'connectionState', 'linkCost', 'link', 'txBytes', 'rxBytes']);
+  assert.equal(peers.mycelium[0].endpoint, b.endpoint);
 
   const routesJson = JSON.parse((await hyphaInProcess(['routes', 'selected', '--json', ...api])).stdout) as { subnet: string }[];
   assert.ok(routesJson.some((r) => r.subnet === bSubnet));
@@ -114,7 +118,7 @@ test('the CLI finds the API address and token in the node\'s config; without the
   await writeFile(tokenFile, 'let-me-in\n');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'config.toml'), `api_addr = "127.0.0.1:${port}"\napi_token_file = "${tokenFile}"\n`);
-  const node = spawnHypha(['run', '--data-dir', dir, '--listen', '', '--ssh-listen', '', '--log-format', 'json', '--no-tun', '-t', '0', '--disable-peer-discovery']);
+  const node = spawnHypha(['run', '--data-dir', dir, '--listen', '', '--ssh-listen', '', '--log-format', 'json', '--no-tun', '-t', '0', '--disable-peer-discovery', '--jsonrpc-addr', '']);
   t.after(async () => {
     if (node.child.exitCode === null) {
       node.child.kill('SIGTERM');
@@ -126,7 +130,7 @@ test('the CLI finds the API address and token in the node\'s config; without the
   // From the data dir's config: address and token.
   const viaConfig = await hyphaInProcess(['peers', 'list', '--data-dir', dir]);
   assert.equal(viaConfig.code, 0, viaConfig.stderr);
-  assert.match(viaConfig.stdout, /^no Mycelium peers/);
+  assert.match(viaConfig.stdout, /^no peers \(/);
   // An explicit address without the token: 401 explained.
   const noToken = await hyphaInProcess(['peers', 'list', '--api-addr', `127.0.0.1:${port}`, '--data-dir', join(base, 'elsewhere')]);
   assert.equal(noToken.code, 1);
@@ -153,4 +157,23 @@ test('no node running: a clear message and exit 1', async () => {
   const usage = await hyphaInProcess(['peers', 'add']);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /missing required argument 'endpoint'/);
+});
+
+test('peers list against a Mycelium node (no /hypha/peers): its Mycelium peers, without costs', async (t) => {
+  const stats = [{ endpoint: { proto: 'tcp', addr: { socket: '[2001:db8::1]:9651' } }, type: 'static', connectionState: 'alive', txBytes: 2048, rxBytes: 100, discovered: 5, lastConnected: 4 }];
+  const server = createHttpServer((req, res) => {
+    if (req.url === '/api/v1/admin/peers') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('');
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise((r) => server.close(r)));
+  const api = ['--api-addr', `127.0.0.1:${(server.address() as { port: number }).port}`];
+  const list = await hyphaInProcess(['peers', 'list', ...api]);
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, /\nmycelium\s+-\s+tcp:\/\/\[2001:db8::1\]:9651\s+static\s+alive\s+-\s+-\s+100 B\s+2\.00 KiB\n.*a Mycelium node\?/);
+  const json = JSON.parse((await hyphaInProcess(['peers', 'list', '--json', ...api])).stdout) as { mycelium: { endpoint: string; linkCost: null }[] };
+  assert.deepEqual(json.mycelium.map((p) => [p.endpoint, p.linkCost]), [['tcp://[2001:db8::1]:9651', null]]);
 });

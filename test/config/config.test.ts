@@ -40,8 +40,10 @@ test('defaults', () => {
     network_name: '',
     network_key_file: '',
     api_addr: '127.0.0.1:8989',
+    jsonrpc_addr: '127.0.0.1:8990',
     api_token_file: '',
     topic_config: '',
+    metrics_api_address: '',
     node: { name: 'box', tags: [], data_dir: '/home/u/.hypha' },
     ssh: { listen: '127.0.0.1:2222', max_sessions: 64, idle_timeout: 1_800_000 },
     network: {
@@ -380,4 +382,12 @@ test('loadConfig: --config must exist; the default file lives in the data dir an
 test('topic_config: the message-bus topic file, from the file or --topic-config, with ~ expanded', () => {
   assert.equal(buildConfig({ file: { path: 'c.toml', text: 'topic_config = "~/topics.toml"\n' }, context: { homeDir: '/home/u', hostname: 'b' } }).topic_config, '/home/u/topics.toml');
   assert.equal(buildConfig({ flags: { topic_config: '/etc/t.toml' }, context: { homeDir: '/h', hostname: 'b' } }).topic_config, '/etc/t.toml');
+});
+
+test('metrics_api_address: off by default, Mycelium\'s flag --metrics-api-address, a listen address', () => {
+  const ctx = { homeDir: '/h', hostname: 'b' };
+  assert.equal(buildConfig({ context: ctx }).metrics_api_address, '');
+  assert.equal(buildConfig({ flags: { metrics_api_address: '127.0.0.1:9990' }, context: ctx }).metrics_api_address, '127.0.0.1:9990');
+  assert.equal(buildConfig({ file: { path: 'c.toml', text: 'metrics_api_address = "[::1]:9990"\n' }, context: ctx }).metrics_api_address, '[::1]:9990');
+  assert.throws(() => buildConfig({ flags: { metrics_api_address: 'nowhere' }, context: ctx }), /metrics_api_address/);
 });

@@ -9,8 +9,9 @@ import { bytesEqual } from '../../src/base/bytes.ts';
 import { GossipEngine, MAX_GOSSIP_PAYLOAD_BYTES, type GossipEngineOptions, type GossipMessage } from '../../src/gossip/engine.ts';
 import { TrustLevel } from '../../src/gossip/keyring.ts';
 import { EnvelopeSchema } from '../../src/wire/gen/micelio_pb.ts';
-import { decodeEnvelope, encodeEnvelope, verifyEnvelope } from '../../src/wire/micelio/envelope.ts';
+import { decodeEnvelope, encodeEnvelope } from '../../src/wire/micelio/envelope.ts';
 import { FakePeers, ident, resignedBy, signed } from './helpers.ts';
+import { verifyEnvelope } from '../../src/crypto/envelope.ts';
 
 const LOCAL = ident(1);
 const ALICE = ident(2);

@@ -7,8 +7,9 @@ import { identityFromSeed, type NodeIdentity } from '../../src/identity/identity
 import { Emitter } from '../../src/peers/events.ts';
 import type { PeerHandle, PeerManagerEvents } from '../../src/peers/manager.ts';
 import { EnvelopeSchema, type Envelope } from '../../src/wire/gen/micelio_pb.ts';
-import { decodeEnvelope, encodeEnvelope, newEnvelope, signEnvelope } from '../../src/wire/micelio/envelope.ts';
+import { decodeEnvelope, encodeEnvelope } from '../../src/wire/micelio/envelope.ts';
 import type { GossipPeers } from '../../src/gossip/engine.ts';
+import { newEnvelope, signEnvelope } from '../../src/crypto/envelope.ts';
 
 const identities = new Map<number, NodeIdentity>();
 

@@ -12,8 +12,9 @@ import { BoundedMap } from '../../src/base/bounded-map.ts';
 import type { NodeIdentity } from '../../src/identity/identity.ts';
 import type { PeerHandle, PeerManager } from '../../src/peers/manager.ts';
 import type { Envelope } from '../../src/wire/gen/micelio_pb.ts';
-import { DEFAULT_MAX_HOPS, encodeEnvelope, envelopeSignBytes, newEnvelope } from '../../src/wire/micelio/envelope.ts';
+import { DEFAULT_MAX_HOPS, encodeEnvelope, envelopeSignBytes } from '../../src/wire/micelio/envelope.ts';
 import { ed25519PublicKeyObject, ed25519Verify } from '../../src/crypto/ed25519.ts';
+import { newEnvelope } from '../../src/crypto/envelope.ts';
 
 export interface GossipMessage {
   msgType: number;

@@ -3,8 +3,9 @@ import { create } from '@bufbuild/protobuf';
 import type { NodeIdentity } from '../../src/identity/identity.ts';
 import { PeerHelloSchema } from '../../src/wire/gen/micelio_pb.ts';
 import { encodeMessage } from '../../src/wire/micelio/codec.ts';
-import { MsgType, encodeEnvelope, newEnvelope } from '../../src/wire/micelio/envelope.ts';
+import { MsgType, encodeEnvelope } from '../../src/wire/micelio/envelope.ts';
 import { rawNoiseClient, waitFor, type RawNoiseClient } from './noise-client.ts';
+import { newEnvelope } from '../../src/crypto/envelope.ts';
 
 export interface HelloTweaks {
   /** Identity whose key goes in the hello and signs it (default: the Noise identity). */

@@ -1,6 +1,7 @@
 // A strict checker for the JSON Schema subset the API's documents use (type, required, properties, items, enum,
-// const, oneOf, $ref, pattern, minimum, maximum, minLength, maxLength). Strict: an object may hold only the
-// properties its schema lists, so "the shape is exactly Mycelium's" is checked against the OpenAPI document.
+// const, oneOf, $ref, pattern, minimum, maximum, minLength, maxLength, additionalProperties as a schema).
+// Strict: an object may hold only the properties its schema lists, so "the shape is exactly Mycelium's" is
+// checked against the OpenAPI document.
 
 type Schema = Record<string, unknown>;
 
@@ -33,13 +34,15 @@ export function checkJson(value: unknown, schema: Schema, components: Record<str
   if (Array.isArray(value) && schema.items !== undefined) {
     value.forEach((v, i) => out.push(...checkJson(v, schema.items as Schema, components, `${at}[${i}]`)));
   }
-  if (isType(value, 'object') && (schema.properties !== undefined || schema.required !== undefined)) {
+  const extra = typeof schema.additionalProperties === 'object' ? schema.additionalProperties as Schema : undefined;
+  if (isType(value, 'object') && (schema.properties !== undefined || schema.required !== undefined || extra !== undefined)) {
     const obj = value as Record<string, unknown>;
     const props = (schema.properties ?? {}) as Record<string, Schema>;
     for (const r of (schema.required ?? []) as string[]) if (!(r in obj)) out.push(`${at}: missing ${r}`);
     for (const [k, v] of Object.entries(obj)) {
-      if (!(k in props)) out.push(`${at}: unexpected property ${k}`);
-      else out.push(...checkJson(v, props[k], components, `${at}.${k}`));
+      if (k in props) out.push(...checkJson(v, props[k], components, `${at}.${k}`));
+      else if (extra !== undefined) out.push(...checkJson(v, extra, components, `${at}.${k}`));
+      else out.push(`${at}: unexpected property ${k}`);
     }
   }
   return out;

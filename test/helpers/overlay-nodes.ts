@@ -7,7 +7,8 @@ import { buildConfig, type FlagValue } from '../../src/config/load.ts';
 import type { ApiServer } from '../../src/api/server.ts';
 import type { Overlay } from '../../src/dataplane/overlay.ts';
 import { HyphaNode } from '../../src/node/node.ts';
-import type { ApiPart, MyceliumPeersPart, OverlayPart } from '../../src/node/parts.ts';
+import type { MessageBus } from '../../src/messages/index.ts';
+import type { ApiPart, JsonRpcPart, MessagesPart, MyceliumPeersPart, OverlayPart } from '../../src/node/parts.ts';
 import type { MyceliumPeerManager } from '../../src/peers/mycelium-peers.ts';
 import { QUIET_OVERLAY } from './node-flags.ts';
 
@@ -21,6 +22,9 @@ export interface OverlayNode {
   url: string;
   /** The API's host:port. */
   apiAddr: string;
+  /** http://127.0.0.1:port of JSON-RPC, '' when off (the default here; jsonrpc_addr: '127.0.0.1:0' turns it on). */
+  rpcUrl: string;
+  bus: MessageBus;
   /** tcp://127.0.0.1:<Mycelium port> */
   endpoint: string;
   log: CapturedLog;
@@ -51,6 +55,8 @@ export async function startOverlayNode(t: TestContext, base: string, name: strin
     mycelium,
     api,
     url: api?.url ?? '',
+    rpcUrl: node.part<JsonRpcPart>('jsonrpc')?.server?.url ?? '',
+    bus: node.part<MessagesPart>('messages')!.bus,
     apiAddr: api?.address ?? '',
     endpoint: `tcp://127.0.0.1:${mycelium.listenPort}`,
     log,

@@ -7,10 +7,10 @@ import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { FakeOutput, waitFor } from '../partyline/helpers.ts';
 import { startHyphaNode, tempBase } from '../helpers/hypha-nodes.ts';
 import { sshLogin } from '../helpers/ssh-shell.ts';
+import { sshUserKey } from '../helpers/ssh-keys.ts';
 
 const MICELIO_BIN = process.env.MICELIO_BIN;
 
@@ -86,8 +86,8 @@ test('chat crosses between Hypha and the Go Micelio node, both ways', async (t) 
     return;
   }
   const base = await tempBase(t, 'hypha-interop-');
-  const gopherKey = ssh2.utils.generateKeyPairSync('ed25519');
-  const hyphanKey = ssh2.utils.generateKeyPairSync('ed25519');
+  const gopherKey = sshUserKey();
+  const hyphanKey = sshUserKey();
   const go = await startMicelio(t, MICELIO_BIN, base, gopherKey.public + '\n');
   const hy = await startHyphaNode(t, base, 'hypha-node', { authorizedKeys: hyphanKey.public + '\n', flags: { 'network.bootstrap': [go.addr] } });
 
@@ -118,8 +118,8 @@ test('through a line of Go and Hypha relays (G2 – H1 – G1 – H2), chat cros
     return;
   }
   const base = await tempBase(t, 'hypha-interop-line-');
-  const gopherKey = ssh2.utils.generateKeyPairSync('ed25519');
-  const hyphanKey = ssh2.utils.generateKeyPairSync('ed25519');
+  const gopherKey = sshUserKey();
+  const hyphanKey = sshUserKey();
   // G1 and H1 in the middle; G2 and H2 at the ends, kept to one peer so nothing bypasses the relays.
   const g1 = await startMicelio(t, MICELIO_BIN, base, '', { name: 'go-1' });
   const h1 = await startHyphaNode(t, base, 'hypha-1', { flags: { 'network.bootstrap': [g1.addr], 'ssh.listen': '' } });

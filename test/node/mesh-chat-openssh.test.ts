@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { screenLines, waitFor } from '../partyline/helpers.ts';
 import { startHyphaNode, tempBase, waitLinked } from '../helpers/hypha-nodes.ts';
 import { sshLogin } from '../helpers/ssh-shell.ts';
+import { sshUserKey } from '../helpers/ssh-keys.ts';
 
 function have(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -43,7 +43,7 @@ test('a real OpenSSH user on node A chats with a user on node B over the mesh', 
   const base = await tempBase(t, 'hypha-openssh-mesh-');
   const aliceKey = join(base, 'alice_ed25519');
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice@mesh', '-f', aliceKey]);
-  const bobKey = ssh2.utils.generateKeyPairSync('ed25519');
+  const bobKey = sshUserKey();
   const keys = readFileSync(aliceKey + '.pub', 'utf8') + bobKey.public + '\n';
 
   const a = await startHyphaNode(t, base, 'node-a', { authorizedKeys: keys });

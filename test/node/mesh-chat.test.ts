@@ -2,15 +2,15 @@
 // Users log in with an SSH client (ssh2) and a key from the node's authorized_keys.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import ssh2 from 'ssh2';
 import { encodeChatMessage } from '../../src/wire/micelio/chat.ts';
 import { MsgType } from '../../src/wire/micelio/envelope.ts';
 import { FakeOutput, waitFor } from '../partyline/helpers.ts';
 import { gossipSettled, startHyphaNode, tempBase, waitLinked } from '../helpers/hypha-nodes.ts';
 import { sshLogin } from '../helpers/ssh-shell.ts';
+import { sshUserKey } from '../helpers/ssh-keys.ts';
 
-const aliceKey = ssh2.utils.generateKeyPairSync('ed25519');
-const carolKey = ssh2.utils.generateKeyPairSync('ed25519');
+const aliceKey = sshUserKey();
+const carolKey = sshUserKey();
 const KEYS = `${aliceKey.public}\n${carolKey.public}\n`;
 
 test('a chain A–B–C with a redundant A–C link: a line typed on A shows once on C, with its origin', async (t) => {

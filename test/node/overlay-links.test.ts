@@ -26,6 +26,7 @@ async function node(t: { after: (fn: () => Promise<void>) => void }, base: strin
         'network.listen': '127.0.0.1:0',
         'ssh.listen': '',
         api_addr: '',
+        jsonrpc_addr: '',
         no_tun: true,
         tcp_listen_port: '0',
         disable_peer_discovery: true,

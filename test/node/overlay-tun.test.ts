@@ -15,7 +15,7 @@ test('without CAP_NET_ADMIN: one ERROR with the fix, then the node runs without 
   if (!loadTunAddon().ok) return t.skip('TUN addon not built (npm run build:native)');
   const base = await mkdtemp(join(tmpdir(), 'hypha-notun-'));
   t.after(() => rm(base, { recursive: true, force: true }));
-  const args = ['run', '--data-dir', join(base, 'n'), '--listen', '', '--ssh-listen', '', '--log-format', 'json', '-t', '0', '--disable-peer-discovery', '--api-addr', '127.0.0.1:0'];
+  const args = ['run', '--data-dir', join(base, 'n'), '--listen', '', '--ssh-listen', '', '--log-format', 'json', '-t', '0', '--disable-peer-discovery', '--api-addr', '127.0.0.1:0', '--jsonrpc-addr', ''];
   let output: () => string;
   let stop: () => Promise<number | null>;
   let waitRunning: () => Promise<unknown>;

@@ -9,9 +9,10 @@ import { SystemClock } from '../../src/base/clock.ts';
 import { captureLogger } from '../../src/base/log.ts';
 import { AuthorizedKeys, parseAuthorizedKeyLine, parseAuthorizedKeys } from '../../src/partyline/authorized-keys.ts';
 import { waitFor } from './helpers.ts';
+import { sshUserKey } from '../helpers/ssh-keys.ts';
 
 const ed = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'alice@laptop' }).public;
-const ed2 = ssh2.utils.generateKeyPairSync('ed25519').public;
+const ed2 = sshUserKey().public;
 const rsa = ssh2.utils.generateKeyPairSync('rsa', { bits: 2048 }).public;
 const p256 = ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256 }).public;
 const p384 = ssh2.utils.generateKeyPairSync('ecdsa', { bits: 384 }).public;
@@ -54,7 +55,7 @@ test('every valid line counts; bad lines are skipped with their line number', ()
 });
 
 test('a parsed key verifies signatures made by its private key', () => {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519');
+  const pair = sshUserKey();
   const r = parseAuthorizedKeyLine(pair.public);
   assert.ok(r.ok && r.value);
   const priv = ssh2.utils.parseKey(pair.private) as ssh2.ParsedKey;

@@ -8,9 +8,9 @@ import { GossipEngine } from '../../src/gossip/engine.ts';
 import { PartylineHub } from '../../src/partyline/hub.ts';
 import { MeshChat } from '../../src/partyline/mesh-chat.ts';
 import { decodeChatMessage, encodeChatMessage } from '../../src/wire/micelio/chat.ts';
-import { verifyEnvelope } from '../../src/wire/micelio/envelope.ts';
 import { FakePeers, ident, signed } from '../gossip/helpers.ts';
 import { FakeOutput } from './helpers.ts';
+import { verifyEnvelope } from '../../src/crypto/envelope.ts';
 
 const LOCAL = ident(1);
 const REMOTE = ident(2);

@@ -15,6 +15,7 @@ import { PartylineHub, type LocalChatLine, type PartylineHubOptions } from '../.
 import { PartylineSshServer, parseListenAddress, type PartylineSshServerOptions } from '../../src/partyline/ssh-server.ts';
 import { sshBlobFingerprint } from '../../src/identity/openssh.ts';
 import { screenLines, waitFor } from './helpers.ts';
+import { sshUserKey } from '../helpers/ssh-keys.ts';
 
 const SEED_A = Uint8Array.from({ length: 32 }, (_, i) => i);
 const FINGERPRINT_A = 'SHA256:lbmsoA0yIEcEiVDRnMWuzm+nV+3ZEEpVIURqFoeSspg';
@@ -22,7 +23,7 @@ const NODE_B = '24f6ed6acbfe1009c030d7ca567c33ca4830911498236b5561a6c82abec5de28
 
 const alice = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'alice' });
 const bob = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'bob' });
-const stranger = ssh2.utils.generateKeyPairSync('ed25519');
+const stranger = sshUserKey();
 
 interface Setup {
   hub: PartylineHub;

@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { identityFromSeed } from '../../src/identity/identity.ts';
 import { fromHex } from '../../src/base/bytes.ts';
-import { MsgType, newEnvelope, encodeEnvelope } from '../../src/wire/micelio/envelope.ts';
+import { MsgType, encodeEnvelope } from '../../src/wire/micelio/envelope.ts';
 import { NoiseXXHandshake } from '../../src/crypto/noise.ts';
 import { closedPromise, connectRaw, rawNoiseClient, waitFor } from '../helpers/noise-client.ts';
 import { helloClient } from '../helpers/hello-client.ts';
 import { startNode, stopAll, waitConnected, type TestNode } from '../helpers/nodes.ts';
+import { newEnvelope } from '../../src/crypto/envelope.ts';
 
 let node: TestNode;
 let good: TestNode;

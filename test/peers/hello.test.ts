@@ -5,11 +5,12 @@ import { fromHex } from '../../src/base/bytes.ts';
 import { identityFromSeed } from '../../src/identity/identity.ts';
 import { buildHello, verifyHello } from '../../src/peers/hello.ts';
 import { create } from '@bufbuild/protobuf';
-import { MsgType, encodeEnvelope, newEnvelope } from '../../src/wire/micelio/envelope.ts';
+import { MsgType, encodeEnvelope } from '../../src/wire/micelio/envelope.ts';
 import { encodeMessage } from '../../src/wire/micelio/codec.ts';
 import { PeerHelloSchema } from '../../src/wire/gen/micelio_pb.ts';
 import { helloEnvelope } from '../helpers/hello-client.ts';
 import vectors from '../fixtures/micelio-vectors.json' with { type: 'json' };
+import { newEnvelope } from '../../src/crypto/envelope.ts';
 
 const A = identityFromSeed(fromHex(vectors.nodeA.ed25519Seed)!);
 const B = identityFromSeed(fromHex(vectors.nodeB.ed25519Seed)!);

@@ -2,10 +2,10 @@
 import { afterEach, test } from 'node:test';
 import type { Socket } from 'node:net';
 import assert from 'node:assert/strict';
-import { newEnvelope } from '../../src/wire/micelio/envelope.ts';
 import { MemoryPeerStore, type PeerHandle } from '../../src/peers/index.ts';
 import { waitFor } from '../helpers/noise-client.ts';
 import { connectedTo, startNode, stopAll, stopStarted, waitConnected, waitFullMesh, type TestNode } from '../helpers/nodes.ts';
+import { newEnvelope } from '../../src/crypto/envelope.ts';
 
 afterEach(stopStarted);
 

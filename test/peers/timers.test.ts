@@ -7,8 +7,8 @@ import { VirtualClock } from '../../src/base/clock.ts';
 import { captureLogger } from '../../src/base/log.ts';
 import { identityFromSeed } from '../../src/identity/identity.ts';
 import { PeerManager, MemoryPeerStore, type PeerManagerOptions } from '../../src/peers/index.ts';
-import { newEnvelope } from '../../src/wire/micelio/envelope.ts';
 import { MemoryNetwork } from '../helpers/memory-links.ts';
+import { newEnvelope } from '../../src/crypto/envelope.ts';
 
 function mkNode(net: MemoryNetwork, clock: VirtualClock, opts: Partial<PeerManagerOptions> & { name: string }) {
   const id = identityFromSeed(randomBytes(32));

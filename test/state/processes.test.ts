@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { spawnHypha, type Running } from '../cli/helpers.ts';
 import { openShell, type PartylineShell } from '../helpers/ssh-shell.ts';
+import { sshUserKey } from '../helpers/ssh-keys.ts';
 
-const user = ssh2.utils.generateKeyPairSync('ed25519');
+const user = sshUserKey();
 
 interface Proc {
   dir: string;
@@ -36,7 +36,7 @@ function lines(run: Running): LogLine[] {
 }
 
 async function launch(t: TestContext, dir: string, args: string[]): Promise<Proc> {
-  const run = spawnHypha(['run', '--data-dir', dir, '--listen', '127.0.0.1:0', '--ssh-listen', '127.0.0.1:0', '--log-format', 'json', '--state-sync-interval', '1s', '--discovery-interval', '500ms', '--no-tun', '-t', '0', '--disable-peer-discovery', '--api-addr', '', ...args]);
+  const run = spawnHypha(['run', '--data-dir', dir, '--listen', '127.0.0.1:0', '--ssh-listen', '127.0.0.1:0', '--log-format', 'json', '--state-sync-interval', '1s', '--discovery-interval', '500ms', '--no-tun', '-t', '0', '--disable-peer-discovery', '--api-addr', '', '--jsonrpc-addr', '', ...args]);
   t.after(() => void run.child.kill('SIGKILL'));
   await run.waitFor('"msg":"node running"', 60_000);
   const running = lines(run).find((l) => l.msg === 'node running')!;

@@ -4,29 +4,10 @@ import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
 import { identityFromSeed } from '../../src/identity/identity.ts';
 import { fromHex, toHex } from '../../src/base/bytes.ts';
-import {
-  ChatMessageSchema,
-  EnvelopeSchema,
-  PeerExchangeSchema,
-  PeerHelloSchema,
-  PeerInfoSchema,
-  StateEntrySchema,
-  StateSyncRequestSchema,
-  StateUpdateSchema,
-  DEFAULT_MAX_HOPS,
-  KEEPALIVE_ENVELOPE_BYTES,
-  MsgType,
-  decodeEnvelope,
-  decodeMessage,
-  encodeEnvelope,
-  encodeFrame,
-  encodeMessage,
-  envelopeSignBytes,
-  newEnvelope,
-  verifyEnvelope,
-} from '../../src/wire/micelio/index.ts';
+import { ChatMessageSchema, EnvelopeSchema, PeerExchangeSchema, PeerHelloSchema, PeerInfoSchema, StateEntrySchema, StateSyncRequestSchema, StateUpdateSchema, DEFAULT_MAX_HOPS, KEEPALIVE_ENVELOPE_BYTES, MsgType, decodeEnvelope, decodeMessage, encodeEnvelope, encodeFrame, encodeMessage, envelopeSignBytes } from '../../src/wire/micelio/index.ts';
 import { ed25519Sign, ed25519Verify } from '../../src/crypto/ed25519.ts';
 import vectors from '../fixtures/micelio-vectors.json' with { type: 'json' };
+import { newEnvelope, verifyEnvelope } from '../../src/crypto/envelope.ts';
 
 const A = identityFromSeed(fromHex(vectors.nodeA.ed25519Seed)!);
 const B = identityFromSeed(fromHex(vectors.nodeB.ed25519Seed)!);

@@ -1,8 +1,5 @@
 // The signed Envelope every Micelio message travels in: message types, the exact bytes that are
-// signed, and sign / verify / decode helpers.
-import { randomUUID, type KeyObject } from 'node:crypto';
-import { create } from '@bufbuild/protobuf';
-import { ed25519Sign, ed25519Verify } from '../../crypto/ed25519.ts';
+// signed, and decode / encode. Signing and verifying live in crypto/envelope.ts.
 import type { Result } from '../../base/result.ts';
 import { EnvelopeSchema, type Envelope } from '../gen/micelio_pb.ts';
 import { decodeMessage, encodeMessage } from './codec.ts';
@@ -73,44 +70,6 @@ export function envelopeSignBytes(env: SignedFields): Uint8Array {
   o += 4;
   out.set(env.payload, o);
   return out;
-}
-
-export function signEnvelope(env: Envelope, key: KeyObject): void {
-  env.signature = ed25519Sign(key, envelopeSignBytes(env));
-}
-
-/** False unless the key is 32 bytes, the signature 64 bytes, and the signature verifies. */
-export function verifyEnvelope(env: Envelope, publicKey: Uint8Array): boolean {
-  if (publicKey.length !== ED25519_PUBLIC_KEY_BYTES || env.signature.length !== ED25519_SIGNATURE_BYTES) return false;
-  return ed25519Verify(publicKey, envelopeSignBytes(env), env.signature);
-}
-
-export interface NewEnvelope {
-  msgType: number;
-  payload: Uint8Array;
-  senderId: string;
-  /** Signs when given; keepalives are the only unsigned envelopes. */
-  signingKey?: KeyObject;
-  hopCount?: number;
-  /** Set on gossiped messages so receivers can learn the originator's key. */
-  senderPubkey?: Uint8Array;
-  /** A fresh UUIDv4 unless given (tests pin it). */
-  messageId?: string;
-  lamportTs?: bigint;
-}
-
-export function newEnvelope(o: NewEnvelope): Envelope {
-  const env = create(EnvelopeSchema, {
-    messageId: o.messageId ?? randomUUID(),
-    senderId: o.senderId,
-    lamportTs: o.lamportTs ?? 0n,
-    hopCount: o.hopCount ?? DIRECT_HOPS,
-    msgType: o.msgType,
-    payload: o.payload,
-    senderPubkey: o.senderPubkey ?? new Uint8Array(0),
-  });
-  if (o.signingKey) signEnvelope(env, o.signingKey);
-  return env;
 }
 
 export function decodeEnvelope(bytes: Uint8Array): Result<Envelope> {
