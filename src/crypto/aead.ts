@@ -27,12 +27,21 @@ interface CryptoAddon {
   open(key: unknown, nonce: Uint8Array, nonceOff: number, aad: Uint8Array | null, src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number): boolean;
 }
 
+/** Set to 0 to run without the addon, e.g. to check the fallback: `HYPHA_NATIVE_CRYPTO=0 hypha run`. */
+export const NATIVE_CRYPTO_ENV = 'HYPHA_NATIVE_CRYPTO';
+
+// The addon is a process-wide resource (dlopen happens once per process), so its handle is module state.
 let addon: CryptoAddon | null | undefined;
 let addonError = '';
 
 /** The addon, loaded once; null when it is not built or does not load (the reason: aeadBackendNote()). */
 function loadAddon(): CryptoAddon | null {
   if (addon !== undefined) return addon;
+  if (process.env[NATIVE_CRYPTO_ENV] === '0') {
+    addon = null;
+    addonError = `${NATIVE_CRYPTO_ENV}=0 is set`;
+    return addon;
+  }
   try {
     addon = createRequire(import.meta.url)(ADDON_PATH) as CryptoAddon;
   } catch (e) {
@@ -50,6 +59,9 @@ export function defaultAeadBackend(): AeadBackend {
 /** Why the native backend is not in use (for the one log line at start), or undefined when it is. */
 export function aeadBackendNote(): string | undefined {
   if (loadAddon() !== null) return undefined;
+  if (process.env[NATIVE_CRYPTO_ENV] === '0') {
+    return `the crypto addon is disabled (${addonError}); packets are sealed with node:crypto, several times slower`;
+  }
   return `the crypto addon native/build/hypha_crypto.node is not available (${addonError}); ` +
     'packets are sealed with node:crypto, several times slower. To fix: install a C compiler and run `npm run build:native`';
 }

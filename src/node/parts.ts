@@ -19,7 +19,6 @@ import { Overlay } from '../dataplane/overlay.ts';
 import { NativeOverlayBridge, overlayLinkKinds } from '../dataplane/native-bridge.ts';
 import { nativeTimers } from '../router/neighbour.ts';
 import { logTunUnavailable, openTun, type TunDevice } from '../dataplane/tun.ts';
-import { aeadBackendNote } from '../crypto/aead.ts';
 import { MyceliumPeerManager } from '../peers/mycelium-peers.ts';
 import { privateNetwork, type PrivateNetwork } from '../link/mycelium-transport.ts';
 import { formatSocketAddress } from '../link/mycelium-endpoint.ts';
@@ -259,8 +258,6 @@ export class OverlayPart implements NodePart {
       if (r.ok) this.tun = r.value;
       else logTunUnavailable(this.log, r.error);
     }
-    const slowCrypto = aeadBackendNote();
-    if (slowCrypto !== undefined) this.log.warn(slowCrypto);
     this.current = new Overlay({
       clock: this.ctx.clock,
       logger: this.ctx.logger,
