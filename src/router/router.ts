@@ -236,6 +236,13 @@ export class Router {
   private readonly table = new Map<string, SubnetRoutes>();
   /** Prefix lengths present in the table, longest first, for longest-prefix match. */
   private prefixLens: number[] = [];
+  // Packets come in runs to one destination: the last longest-prefix match is kept until the table
+  // gains or loses a subnet (tableEpoch), so a run does not build one key string per prefix length
+  // per packet. Route selection inside a subnet is read fresh on every lookup.
+  private tableEpoch = 0;
+  private lpmEpoch = -1;
+  private readonly lpmIp = new Uint8Array(16);
+  private lpmHit: SubnetRoutes | undefined;
   private readonly prefixLenCount = new Map<number, number>();
   private readonly queried = new Map<string, QueriedSubnet>();
   private readonly sources = new Map<string, FeasibilityDistance>();
@@ -690,6 +697,7 @@ export class Router {
     }
     const s: SubnetRoutes = { subnet, routes: [] };
     this.table.set(subnet.key, s);
+    this.tableEpoch++;
     const n = this.prefixLenCount.get(subnet.len) ?? 0;
     this.prefixLenCount.set(subnet.len, n + 1);
     if (n === 0) this.prefixLens = [...this.prefixLenCount.keys()].sort((a, b) => b - a);
@@ -699,6 +707,7 @@ export class Router {
   private dropSubnet(s: SubnetRoutes): void {
     if (this.table.get(s.subnet.key) !== s) return;
     this.table.delete(s.subnet.key);
+    this.tableEpoch++;
     const n = (this.prefixLenCount.get(s.subnet.len) ?? 1) - 1;
     if (n <= 0) {
       this.prefixLenCount.delete(s.subnet.len);
@@ -998,11 +1007,21 @@ export class Router {
   // For the data plane
 
   private lpm(ip: Uint8Array): SubnetRoutes | undefined {
-    for (const len of this.prefixLens) {
-      const s = this.table.get(keyOfIp(ip, len));
-      if (s !== undefined) return s;
+    const last = this.lpmIp;
+    if (this.lpmEpoch === this.tableEpoch) {
+      let i = 0;
+      while (i < 16 && last[i] === ip[i]) i++;
+      if (i === 16) return this.lpmHit;
     }
-    return undefined;
+    let hit: SubnetRoutes | undefined;
+    for (const len of this.prefixLens) {
+      hit = this.table.get(keyOfIp(ip, len));
+      if (hit !== undefined) break;
+    }
+    for (let i = 0; i < 16; i++) last[i] = ip[i];
+    this.lpmHit = hit;
+    this.lpmEpoch = this.tableEpoch;
+    return hit;
   }
 
   /** Where packets for `ip` go, without side effects. */
