@@ -1,7 +1,8 @@
-// Data-plane throughput at 1,400-byte IPv6 packets, per second of this thread's CPU: A seals packets from its device and
+// Data-plane throughput at 1,400-byte IPv6 packets, one JSON line: A seals packets from its device and
 // hands them to B (a direct neighbour), which opens them and writes them to its device. Measures the
 // whole path in one process (seal + route + frame checks + open + device write), no sockets.
-// Run: node bench/dataplane-forward.ts [CPU seconds, default 2]
+// With the AEAD addon, and with node:crypto beside it as the reference (bench/lib/backends.ts).
+// Run: node bench/dataplane-forward.ts [seconds, default 2]
 import { SystemClock } from '../src/base/clock.ts';
 import { silentLogger } from '../src/base/log.ts';
 import { generateX25519 } from '../src/crypto/x25519.ts';
@@ -10,12 +11,11 @@ import type { PacketDevice } from '../src/dataplane/device.ts';
 import { MYCELIUM_TIMERS, type Neighbour } from '../src/router/neighbour.ts';
 import { Router } from '../src/router/router.ts';
 import type { Tlv } from '../src/wire/mycelium/babel.ts';
-import { cpuRate, emit } from './lib/emit.ts';
+import { emit, skip } from './lib/emit.ts';
+import { measureBothBackends, NODE_CRYPTO_REFERENCE } from './lib/backends.ts';
 
 const PAYLOAD_BYTES = 1400 - 40;
 const seconds = Number(process.argv[2] ?? 2);
-const clock = new SystemClock();
-const log = silentLogger();
 
 class CountingDevice implements PacketDevice {
   readonly name = 'bench0';
@@ -55,43 +55,60 @@ class DirectNeighbour implements Neighbour {
   close(): void {}
 }
 
-const ka = generateX25519();
-const kb = generateX25519();
-const ra = new Router({ clock, logger: log, publicKey: ka.publicKey });
-const rb = new Router({ clock, logger: log, publicKey: kb.publicKey });
-const devA = new CountingDevice();
-const devB = new CountingDevice();
-const da = new DataPlane({ clock, logger: log, router: ra, privateKey: ka.privateKey, device: devA });
-const db = new DataPlane({ clock, logger: log, router: rb, privateKey: kb.privateKey, device: devB });
-const nab = new DirectNeighbour('a->b');
-const nba = new DirectNeighbour('b->a');
-nab.peer = { router: rb, dp: () => db, self: () => nba };
-nba.peer = { router: ra, dp: () => da, self: () => nab };
-ra.addNeighbour(nab);
-rb.addNeighbour(nba);
+function measure(): number {
+  const clock = new SystemClock();
+  const log = silentLogger();
+  const ka = generateX25519();
+  const kb = generateX25519();
+  const ra = new Router({ clock, logger: log, publicKey: ka.publicKey });
+  const rb = new Router({ clock, logger: log, publicKey: kb.publicKey });
+  const devA = new CountingDevice();
+  const devB = new CountingDevice();
+  const da = new DataPlane({ clock, logger: log, router: ra, privateKey: ka.privateKey, device: devA });
+  const db = new DataPlane({ clock, logger: log, router: rb, privateKey: kb.privateKey, device: devB });
+  const nab = new DirectNeighbour('a->b');
+  const nba = new DirectNeighbour('b->a');
+  nab.peer = { router: rb, dp: () => db, self: () => nba };
+  nba.peer = { router: ra, dp: () => da, self: () => nab };
+  ra.addNeighbour(nab);
+  rb.addNeighbour(nba);
 
-const packet = new Uint8Array(40 + PAYLOAD_BYTES);
-packet[0] = 0x60;
-packet[4] = PAYLOAD_BYTES >> 8;
-packet[5] = PAYLOAD_BYTES & 0xff;
-packet[6] = 17;
-packet[7] = 64;
-packet.set(ra.address, 8);
-packet.set(rb.address, 24);
+  const packet = new Uint8Array(40 + PAYLOAD_BYTES);
+  packet[0] = 0x60;
+  packet[4] = PAYLOAD_BYTES >> 8;
+  packet[5] = PAYLOAD_BYTES & 0xff;
+  packet[6] = 17;
+  packet[7] = 64;
+  packet.set(ra.address, 8);
+  packet.set(rb.address, 24);
 
-// Warm-up (the first packet also waits for the route), then count from zero.
-for (let i = 0; i < 2000; i++) devA.handler!(packet);
-devB.written = 0;
-const r = cpuRate(() => devA.handler!(packet), seconds * 1000, 500);
-// cpuRate runs its own 500-packet warm-up before counting.
-if (devB.written !== r.operations + 500) throw new Error(`sent ${r.operations + 500}, delivered ${devB.written}`);
-emit({
-  bench: 'dataplane',
-  figure: 'forward_packets_per_s',
-  value: r.perCpuS,
-  unit: 'packets/CPU-s',
-  what: 'one 1,400-byte IPv6 packet from A\'s device to B\'s: route lookup, E2E seal at A, frame checks, open at B, device write (direct neighbours, one process, no sockets)',
-  extra: { mbitPerCpuS: Math.round((r.perCpuS * 1400 * 8) / 1e6), perWallSecond: Math.round(r.perWallS) },
-});
-ra.stop();
-rb.stop();
+  for (let i = 0; i < 2000; i++) devA.handler!(packet);
+  devB.written = 0;
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  let n = 0;
+  while (performance.now() < deadline) {
+    for (let i = 0; i < 500; i++) devA.handler!(packet);
+    n += 500;
+  }
+  const secs = (performance.now() - t0) / 1000;
+  ra.stop();
+  rb.stop();
+  if (devB.written !== n) throw new Error(`sent ${n}, delivered ${devB.written}`);
+  return n / secs;
+}
+
+const r = await measureBothBackends(measure);
+if (r.native === undefined) {
+  skip('dataplane-forward', 'pkt_per_s', `crypto addon not available: ${r.note}`);
+} else {
+  emit({
+    bench: 'dataplane-forward',
+    figure: 'pkt_per_s',
+    value: r.native,
+    unit: 'pkt/s',
+    what: '1,400-byte packets from A\'s device to B\'s: route + E2E seal at A, frame checks + E2E open + device write at B, one process, no sockets, AEAD addon',
+    reference: { name: NODE_CRYPTO_REFERENCE, value: r.node },
+    extra: { mbitPerS: Math.round((r.native * 1400 * 8) / 1e6), node: process.version },
+  });
+}

@@ -2,6 +2,8 @@
 // beside Mycelium TCP: 1,400-byte IPv6 packets injected into A's device as fast as A takes them, counted
 // out of B's device. Both nodes live in this one process, so the figure is what one core does for both
 // ends of the link (E2E seal + link send at A, link receive + E2E open at B; native adds Noise both ways).
+// Each link kind with the AEAD addon, and with node:crypto beside it (bench/lib/backends.ts); the native
+// link is also compared with the Mycelium link, both with the addon.
 import { randomBytes } from 'node:crypto';
 import { SystemClock } from '../src/base/clock.ts';
 import { silentLogger } from '../src/base/log.ts';
@@ -12,7 +14,8 @@ import { Overlay } from '../src/dataplane/overlay.ts';
 import { PeerManager } from '../src/peers/manager.ts';
 import { MyceliumPeerManager } from '../src/peers/mycelium-peers.ts';
 import { ipv6Packet } from '../test/helpers/ipv6.ts';
-import { emit } from './lib/emit.ts';
+import { emit, skip } from './lib/emit.ts';
+import { measureBothBackends, NODE_CRYPTO_REFERENCE } from './lib/backends.ts';
 
 const PACKETS = 30_000;
 const PACKET_BYTES = 1_400;
@@ -78,14 +81,28 @@ async function packetsPerSecond(kind: 'native' | 'mycelium'): Promise<{ pps: num
   }
 }
 
-const native = await packetsPerSecond('native');
-const mycelium = await packetsPerSecond('mycelium');
-emit({
-  bench: 'overlay-link-throughput',
-  figure: 'native_link_pkt_per_s',
-  value: native.pps,
-  unit: 'pkt/s',
-  what: `${PACKET_BYTES}-byte IPv6 packets A→B over one native link on loopback (E2E + Noise, both ends in one process)`,
-  reference: { name: 'Mycelium TCP link, same setup', value: mycelium.pps },
-  extra: { packets: PACKETS, deliveredNative: native.delivered, deliveredMycelium: mycelium.delivered },
-});
+const r = await measureBothBackends(async () => ({ native: await packetsPerSecond('native'), mycelium: await packetsPerSecond('mycelium') }));
+if (r.native === undefined) {
+  skip('overlay-link-throughput', 'native_link_pkt_per_s', `crypto addon not available: ${r.note}`);
+  skip('overlay-link-throughput', 'mycelium_link_pkt_per_s', `crypto addon not available: ${r.note}`);
+} else {
+  for (const kind of ['native', 'mycelium'] as const) {
+    emit({
+      bench: 'overlay-link-throughput',
+      figure: `${kind}_link_pkt_per_s`,
+      value: r.native[kind].pps,
+      unit: 'pkt/s',
+      what: `${PACKET_BYTES}-byte IPv6 packets A→B over one ${kind === 'native' ? 'native link (E2E + Noise)' : 'Mycelium TCP link (E2E)'} on loopback, both ends in one process, AEAD addon`,
+      reference: { name: NODE_CRYPTO_REFERENCE, value: r.node[kind].pps },
+      extra: { packets: PACKETS, delivered: r.native[kind].delivered, deliveredNodeCrypto: r.node[kind].delivered },
+    });
+  }
+  emit({
+    bench: 'overlay-link-throughput',
+    figure: 'native_vs_mycelium_link_pkt_per_s',
+    value: r.native.native.pps,
+    unit: 'pkt/s',
+    what: `${PACKET_BYTES}-byte IPv6 packets A→B over one native link on loopback (E2E + Noise, both ends in one process), AEAD addon`,
+    reference: { name: 'Mycelium TCP link, same setup, AEAD addon', value: r.native.mycelium.pps },
+  });
+}

@@ -1,27 +1,32 @@
 // TUN I/O throughput at 1,400-byte packets, for each way of moving packets between the kernel and JS.
 // Root only: each measurement runs in a fresh network namespace; without root it prints a skip line.
 //   node bench/tun-io.ts [--seconds 3]
-// One JSON line per figure on stdout (emit(): figure = <direction>_<approach>[_at_<rate>pps], value =
-// packets/s, the rest — MB/s, JS ns per packet, kernel drops — in `extra`).
+// Each approach runs in its own child (inner); the outer process prints one JSON line per figure through
+// bench/lib/emit.ts: the approach Hypha uses against the plain libuv one as the reference, and for the
+// sealed writes the AEAD addon against node:crypto. Every approach's raw numbers sit in `extra`.
 // read:  bench/udp-flood (sendmmsg, C) sends UDP to 400::2, which the kernel routes into the TUN; the
 //        figure is what the JS handler received per second while the flood ran (the rest the kernel drops).
 // write: JS writes UDP datagrams for 400::1 (the TUN's own address, a port with no listener) as fast as
 //        the approach allows; the figure counts what the kernel accepted (the TUN's rx_packets).
+//        '+aes-gcm' / '+aes-gcm-node': each packet is first AES-256-GCM-sealed (addon / node:crypto), the
+//        cipher work the data plane does per packet beside the write.
 // jsNsPerPacket is the JS thread's CPU time per packet (from /proc/thread-self/schedstat, so waiting for a
 // core does not count): the smaller, the more of the JS thread is left for the data plane's own work.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import fs from 'node:fs';
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../src/base/log.ts';
+import { aeadBackendNote, aeadKey } from '../src/crypto/aead.ts';
 import { openTun, type TunNative } from '../src/dataplane/tun.ts';
 import { NetnsLab, netnsSkipReason } from '../test/helpers/netns.ts';
 import { buildUdp6, ipv6 } from '../test/helpers/packets.ts';
 import { emit, skip } from './lib/emit.ts';
+import { NODE_CRYPTO_REFERENCE } from './lib/backends.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
@@ -34,26 +39,15 @@ const REMOTE = '400::2';
 const DISCARD_PORT = 9;
 const READ_APPROACHES = ['libuv-fs-read', 'reader-thread'] as const;
 const WRITE_APPROACHES = ['libuv-fs-write', 'fs-writeSync', 'addon-direct', 'addon-writer-thread',
-  'addon-direct+aes-gcm', 'addon-writer-thread+aes-gcm'] as const;
+  'addon-direct+aes-gcm', 'addon-writer-thread+aes-gcm', 'addon-writer-thread+aes-gcm-node'] as const;
 /** Offered load for the read figures: unlimited (the most a reader takes), and a fixed rate at which the
  * JS thread is not saturated, so its busy time per packet is the approach's own cost. */
 const READ_RATES_PPS = [0, 50_000];
 type Approach = (typeof READ_APPROACHES)[number] | (typeof WRITE_APPROACHES)[number];
 
-const BENCH = 'tun-io';
-
-function figureName(direction: string, approach: string, offered?: number | string): string {
-  return `${direction}_${approach}${offered !== undefined && offered !== 'max' ? `_at_${offered}pps` : ''}`;
-}
-
-/** One figure: packets per second through the TUN for one direction and approach; the rest in `extra`. */
-function emitTun(fields: { direction: string; approach: string; packetsPerSec: number; offeredPacketsPerSec?: number | string } & Record<string, unknown>): void {
-  const { direction, approach, packetsPerSec, ...rest } = fields;
-  const what =
-    direction === 'read'
-      ? `packets the JS handler read from the TUN per second while bench/udp-flood offered ${rest.offeredPacketsPerSec === 'max' ? 'as many as it could' : `${rest.offeredPacketsPerSec} packets/s`} (${approach})`
-      : `packets the kernel accepted per second from JS writes to the TUN (${approach})`;
-  emit({ bench: BENCH, figure: figureName(direction, approach, rest.offeredPacketsPerSec as number | string | undefined), value: packetsPerSec, unit: 'packets/s', what: `${what}, ${PACKET_BYTES}-byte packets, fresh network namespace`, extra: { packetBytes: PACKET_BYTES, ...rest } });
+/** What an inner run prints (one line) for the outer one to collect. */
+function report(fields: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(fields)}\n`);
 }
 
 function round(x: number): number {
@@ -129,7 +123,7 @@ async function measureRead(approach: Approach, seconds: number, ratePps: number)
   counting = false;
   const cpuNs = jsThreadCpuNs() - cpu0;
   const gen = JSON.parse(out) as { sent: number; seconds: number };
-  emitTun({
+  report({
     direction: 'read',
     approach,
     offeredPacketsPerSec: ratePps === 0 ? 'max' : ratePps,
@@ -148,15 +142,11 @@ async function measureWrite(approach: Approach, seconds: number): Promise<void> 
   const packet = buildUdp6({ src: ipv6(REMOTE), dst: ipv6(LOCAL), srcPort: 1, dstPort: DISCARD_PORT, totalBytes: PACKET_BYTES });
   // '+aes-gcm': each packet is first sealed with AES-256-GCM, as the data plane opens every packet before
   // it writes it: shows what the JS thread's savings buy when it has real work to do.
-  const withCrypto = approach.endsWith('+aes-gcm');
-  const key = randomBytes(32);
+  const withCrypto = approach.includes('+aes-gcm');
+  const key = aeadKey('aes-256-gcm', randomBytes(32), approach.endsWith('-node') ? 'node' : 'native');
   const nonce = randomBytes(12);
-  const seal = (p: Uint8Array): void => {
-    const c = createCipheriv('aes-256-gcm', key, nonce);
-    c.update(p);
-    c.final();
-    c.getAuthTag();
-  };
+  const sealed = new Uint8Array(PACKET_BYTES + 16);
+  const seal = (p: Uint8Array): void => key.seal(nonce, 0, null, p, 0, p.length, sealed, 0);
   let write: (p: Uint8Array) => boolean; // false: no room now; wait for room() and try again
   // Waits for room without spinning, so the JS thread does not take the core the kernel-side work needs.
   let room = (): Promise<void> => pause(1);
@@ -203,7 +193,7 @@ async function measureWrite(approach: Approach, seconds: number): Promise<void> 
   const cpuNs = jsThreadCpuNs() - cpu0;
   const elapsed = (performance.now() - start) / 1000;
   const accepted = sysfs('rx_packets') - rx0;
-  emitTun({
+  report({
     direction: 'write',
     approach,
     packetsPerSec: Math.round(accepted / elapsed),
@@ -225,31 +215,63 @@ function buildFlooder(): string | undefined {
   return r.status === 0 ? undefined : `cannot build bench/udp-flood.c: ${r.stderr || r.error}`;
 }
 
+type Inner = Record<string, unknown> & { packetsPerSec?: number };
+
 async function outer(seconds: number): Promise<void> {
-  const skipAll = (why: string): void => skip(BENCH, 'all', why);
+  const skipAll = (why: string): void => {
+    for (const f of ['read_max_pkt_per_s', 'read_50k_offered_js_ns_per_pkt', 'write_pkt_per_s', 'write_sealed_pkt_per_s']) skip('tun-io', f, why);
+  };
   const why = await netnsSkipReason();
   if (why !== undefined) return skipAll(why);
   if (!existsSync(join(HERE, '..', 'native', 'build', 'hypha_tun.node'))) return skipAll('TUN addon not built (npm run build:native)');
   const noFlood = buildFlooder();
+  const noAead = aeadBackendNote();
+  const results = new Map<string, Inner>();
   for (const approach of [...READ_APPROACHES, ...WRITE_APPROACHES]) {
     const direction = (READ_APPROACHES as readonly string[]).includes(approach) ? 'read' : 'write';
-    if (direction === 'read' && noFlood !== undefined) {
-      for (const rate of READ_RATES_PPS) skip(BENCH, figureName(direction, approach, rate === 0 ? 'max' : rate), noFlood);
-      continue;
-    }
+    if (direction === 'read' && noFlood !== undefined) continue;
+    if (approach.endsWith('+aes-gcm') && noAead !== undefined) continue;
     for (const rate of direction === 'read' ? READ_RATES_PPS : [0]) {
       const lab = await NetnsLab.create(1);
       try {
         const p = lab.ns(0).spawn(process.execPath, [SELF, '--inner', direction, approach, String(seconds), String(rate)]);
         const r = await p.exited;
         const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
-        if (r.code !== 0 || line === undefined) skip(BENCH, figureName(direction, approach, rate === 0 ? 'max' : rate), `FAILED: exit ${r.code}: ${r.stderr.trim().slice(-500)}`);
-        else process.stdout.write(`${line}\n`);
+        if (r.code !== 0 || line === undefined) process.stderr.write(`tun-io ${direction} ${approach}: exit ${r.code}: ${r.stderr.trim().slice(-500)}\n`);
+        else results.set(`${direction} ${approach} ${rate}`, JSON.parse(line) as Inner);
       } finally {
         await lab.destroy();
       }
     }
   }
+  const get = (key: string): Inner | undefined => results.get(key);
+  const all = Object.fromEntries(results);
+  const pair = (bench: string, value: Inner | undefined, ref: Inner | undefined, field: string, why: string, f: (v: number, r: number) => void): void => {
+    const v = value?.[field];
+    const r = ref?.[field];
+    if (typeof v === 'number' && typeof r === 'number') f(v, r);
+    else skip('tun-io', bench, why);
+  };
+  pair('read_max_pkt_per_s', get('read reader-thread 0'), get('read libuv-fs-read 0'), 'packetsPerSec', noFlood ?? 'a read run failed (see stderr)', (v, r) => emit({
+    bench: 'tun-io', figure: 'read_max_pkt_per_s', value: v, unit: 'pkt/s',
+    what: `${PACKET_BYTES}-byte packets the JS handler got from the TUN per second under a sendmmsg flood: the addon's reader thread (batches)`,
+    reference: { name: 'fs.read on the TUN fd through libuv, one packet per callback', value: r }, extra: { packetBytes: PACKET_BYTES, runs: all },
+  }));
+  pair('read_50k_offered_js_ns_per_pkt', get('read reader-thread 50000'), get('read libuv-fs-read 50000'), 'jsNsPerPacket', noFlood ?? 'a read run failed (see stderr)', (v, r) => emit({
+    bench: 'tun-io', figure: 'read_50k_offered_js_ns_per_pkt', value: v, unit: 'ns/pkt',
+    what: 'JS-thread CPU per packet read from the TUN at 50,000 pkt/s offered (not saturated): the addon\'s reader thread',
+    reference: { name: 'fs.read through libuv', value: r },
+  }));
+  pair('write_pkt_per_s', get('write addon-writer-thread 0'), get('write libuv-fs-write 0'), 'packetsPerSec', 'a write run failed (see stderr)', (v, r) => emit({
+    bench: 'tun-io', figure: 'write_pkt_per_s', value: v, unit: 'pkt/s',
+    what: `${PACKET_BYTES}-byte packets written to the TUN and accepted by the kernel per second: the addon's writer thread`,
+    reference: { name: 'fs.write through libuv, 64 in flight', value: r }, extra: { packetBytes: PACKET_BYTES, runs: all },
+  }));
+  pair('write_sealed_pkt_per_s', get('write addon-writer-thread+aes-gcm 0'), get('write addon-writer-thread+aes-gcm-node 0'), 'packetsPerSec', noAead ?? 'a write run failed (see stderr)', (v, r) => emit({
+    bench: 'tun-io', figure: 'write_sealed_pkt_per_s', value: v, unit: 'pkt/s',
+    what: `${PACKET_BYTES}-byte packets AES-256-GCM-sealed with the AEAD addon, then written through the writer thread, per second`,
+    reference: { name: NODE_CRYPTO_REFERENCE, value: r },
+  }));
 }
 
 const args = process.argv.slice(2);

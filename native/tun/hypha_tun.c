@@ -11,8 +11,9 @@
 //     the per-packet cost on the JS thread is a subarray and a function call;
 //   - two write paths: writeDirect() (one write() on the calling thread) and a writer thread fed through a
 //     single-producer/single-consumer ring (JS copies the packet into a slot; the writer thread does the
-//     syscall, and it is woken by an eventfd only when it was idle), so the kernel's work on a written
-//     packet runs on another core than the JS thread. bench/tun-io.ts measures both.
+//     syscall, and it is woken by an eventfd only when it was idle, once per burst when JS defers the
+//     wakeup to kick()), so the kernel's work on a written packet runs on another core than the JS thread.
+//     bench/tun-io.ts measures both.
 // Errors are thrown as JS Errors with `code` set to the errno name ("EPERM", "EBUSY", ...) and `syscall`
 // naming the failed step; src/dataplane/tun.ts turns them into messages for people.
 #define _GNU_SOURCE
@@ -414,6 +415,8 @@ static void reader_call_js(napi_env env, napi_value js_cb, void* context, void* 
 
 static void* reader_main(void* arg) {
   reader_t* r = arg;
+  // Named, so top -H and /proc/<pid>/task show where the TUN's CPU time goes.
+  pthread_setname_np(pthread_self(), "hypha-tun-read");
   struct pollfd fds[2] = {{.fd = r->fd, .events = POLLIN}, {.fd = r->stop_fd, .events = POLLIN}};
   batch_t* b = NULL;
   while (!atomic_load(&r->stopping)) {
@@ -568,6 +571,7 @@ typedef struct {
 
 static void* writer_main(void* arg) {
   writer_t* w = arg;
+  pthread_setname_np(pthread_self(), "hypha-tun-write");
   for (;;) {
     uint64_t tail = atomic_load_explicit(&w->tail, memory_order_relaxed);
     uint64_t head = atomic_load_explicit(&w->head, memory_order_acquire);
@@ -674,17 +678,29 @@ static napi_value tun_start_writer(napi_env env, napi_callback_info info) {
   return handle;
 }
 
-// enqueue(handle, packet) → true if queued, false if the ring is full or the packet exceeds a slot.
+static void writer_wake(writer_t* w) {
+  if (atomic_load(&w->sleeping)) {
+    uint64_t one = 1;
+    ssize_t ignored = write(w->wake_fd, &one, sizeof one);
+    (void)ignored;
+  }
+}
+
+// enqueue(handle, packet, defer?) → true if queued, false if the ring is full or the packet exceeds a slot.
+// With `defer` the writer thread is not woken: the caller queues a burst and then calls kick(handle) once, so
+// a burst costs one eventfd write (a syscall and a thread wakeup) instead of one per packet.
 static napi_value tun_enqueue(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   writer_t* w = NULL;
   uint8_t* data = NULL;
   size_t len = 0;
   if (argc < 2 || napi_get_value_external(env, argv[0], (void**)&w) != napi_ok || w == NULL ||
       !get_bytes(env, argv[1], &data, &len))
-    return throw_type(env, "enqueue(handle, packet)");
+    return throw_type(env, "enqueue(handle, packet, defer?)");
+  bool defer = false;
+  if (argc >= 3) napi_get_value_bool(env, argv[2], &defer);
   bool queued = false;
   uint64_t head = atomic_load_explicit(&w->head, memory_order_relaxed);
   uint64_t tail = atomic_load_explicit(&w->tail, memory_order_acquire);
@@ -694,15 +710,22 @@ static napi_value tun_enqueue(napi_env env, napi_callback_info info) {
     w->lengths[i] = (uint32_t)len;
     atomic_store_explicit(&w->head, head + 1, memory_order_release);
     queued = true;
-    if (atomic_load(&w->sleeping)) {
-      uint64_t one = 1;
-      ssize_t ignored = write(w->wake_fd, &one, sizeof one);
-      (void)ignored;
-    }
+    if (!defer) writer_wake(w);
   }
   napi_value r;
   CHECK(napi_get_boolean(env, queued, &r));
   return r;
+}
+
+// kick(handle): wakes the writer thread if it sleeps (after enqueue(..., true)).
+static napi_value tun_kick(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  writer_t* w = NULL;
+  if (argc < 1 || napi_get_value_external(env, argv[0], (void**)&w) != napi_ok || w == NULL) return throw_type(env, "kick(handle)");
+  if (!w->stopped) writer_wake(w);
+  return NULL;
 }
 
 // writerStats(handle) → [queued, written, errors, lastErrno]
@@ -749,6 +772,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"stopReader", NULL, tun_stop_reader, NULL, NULL, NULL, napi_enumerable, NULL},
       {"startWriter", NULL, tun_start_writer, NULL, NULL, NULL, napi_enumerable, NULL},
       {"enqueue", NULL, tun_enqueue, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"kick", NULL, tun_kick, NULL, NULL, NULL, napi_enumerable, NULL},
       {"writerStats", NULL, tun_writer_stats, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stopWriter", NULL, tun_stop_writer, NULL, NULL, NULL, napi_enumerable, NULL},
   };

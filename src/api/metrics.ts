@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Logger } from '../base/log.ts';
+import { addressText, listenHttp } from './listen.ts';
 import type { DataPlaneCounters } from '../dataplane/dataplane.ts';
 import type { NativeOverlayBridgeStats } from '../dataplane/native-bridge.ts';
 import type { GossipStats } from '../gossip/engine.ts';
@@ -373,19 +374,7 @@ export class MetricsServer {
     // A scrape is one short request; a client that keeps a connection idle does not hold the listener.
     server.keepAliveTimeout = 5_000;
     server.requestTimeout = 10_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, this.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    }).catch((e: unknown) => {
-      const code = (e as { code?: string }).code;
-      const where = this.host.includes(':') ? `[${this.host}]:${this.port}` : `${this.host}:${this.port}`;
-      const why = code === 'EADDRINUSE' ? 'the address is in use' : code === 'EADDRNOTAVAIL' ? 'no interface has this address'
-        : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : (e as Error).message;
-      throw new Error(`cannot listen for metrics on ${where}: ${why}; choose another --metrics-api-address, or "" to turn metrics off`, { cause: e });
-    });
+    await listenHttp(server, this.host, this.port, { what: 'metrics', flag: '--metrics-api-address', off: 'metrics' });
     this.server = server;
     this.bound = server.address() as AddressInfo;
     this.log.info({ url: this.url }, 'metrics listening');
@@ -394,9 +383,7 @@ export class MetricsServer {
 
   /** "127.0.0.1:9090" once listening. */
   get address(): string | undefined {
-    const b = this.bound;
-    if (b === undefined) return undefined;
-    return b.family === 'IPv6' || b.address.includes(':') ? `[${b.address}]:${b.port}` : `${b.address}:${b.port}`;
+    return addressText(this.bound);
   }
 
   get url(): string | undefined {

@@ -7,10 +7,10 @@
 // - an optional bearer token: with one, a request without `Authorization: Bearer <token>` gets 401;
 // - an AbortSignal that fires when the client goes away or the server stops (long-polls end on it);
 // - a line in the OpenAPI document served at /api/v1/openapi.json.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../base/log.ts';
+import { addressText, listenError, sameToken } from './listen.ts';
 import { API_MODULES } from './modules.ts';
 import { API_PREFIX, openApiDocument } from './openapi.ts';
 import { DEFAULT_BODY_LIMIT_BYTES, defineRoute, fastifyPath, json, type ApiModule, type ApiReply, type JsonSchema, type RouteSpec, type SseMessage } from './route.ts';
@@ -51,11 +51,6 @@ function coerce(values: unknown, schema: JsonSchema | undefined): void {
   }
 }
 
-/** Compares in constant time: hashing first makes the lengths equal. */
-function sameToken(a: string, b: string): boolean {
-  const h = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(h(a), h(b));
-}
 
 /** One server-sent event in the wire format: field lines, then a blank line. */
 export function formatSse(m: SseMessage): string {
@@ -264,13 +259,7 @@ export class ApiServer {
     try {
       await this.app.listen({ host, port });
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-      const why = code === 'EADDRINUSE' ? 'the address is in use (another node running?)'
-        : code === 'EADDRNOTAVAIL' ? 'no interface has this address'
-          : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
-            : (e as Error).message;
-      throw new Error(`cannot listen for the HTTP API on ${where}: ${why}; choose another --api-addr, or "" to turn the API off`, { cause: e });
+      throw listenError(e, host, port, { what: 'the HTTP API', flag: '--api-addr', off: 'the API' });
     }
     this.bound = this.app.server.address() as AddressInfo;
     this.log.info({ url: this.url, auth: this.opts.token === undefined ? 'none' : 'bearer token' }, 'HTTP API listening');
@@ -279,9 +268,7 @@ export class ApiServer {
 
   /** "127.0.0.1:8989" once listening. */
   get address(): string | undefined {
-    const b = this.bound;
-    if (b === undefined) return undefined;
-    return b.family === 'IPv6' || b.address.includes(':') ? `[${b.address}]:${b.port}` : `${b.address}:${b.port}`;
+    return addressText(this.bound);
   }
 
   get url(): string | undefined {

@@ -7,7 +7,7 @@ import type { HyphaPeers, PacketStatistics, PeerStats, QueriedSubnet, Route } fr
 import { formatHostPort, isWildcardHost, splitHostPort } from '../config/hostport.ts';
 import { ConfigError, loadConfig, type FlagValue } from '../config/load.ts';
 import { readApiTokenFile } from '../config/secret-files.ts';
-import type { CliIo } from './program.ts';
+import type { CliIo } from './io.ts';
 import { formatBytes, formatTable } from './table.ts';
 
 export interface ClientArgs {

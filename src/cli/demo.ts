@@ -11,10 +11,9 @@ import { shortId } from '../identity/identity.ts';
 import { HyphaNode } from '../node/node.ts';
 import type { ApiPart, MessagesPart, OverlayPart, PartylinePart, PeersPart, StatePart } from '../node/parts.ts';
 import type { ChatLineEvent } from '../partyline/hub.ts';
-import type { CliIo } from './program.ts';
+import { MAX_DEMO_NODES } from './demo-command.ts';
+import type { CliIo } from './io.ts';
 
-export const DEFAULT_DEMO_NODES = 3;
-export const MAX_DEMO_NODES = 20;
 /** How long each step may take before the demo says it failed (a loaded machine is slow, not broken). */
 const STEP_TIMEOUT_MS = 60_000;
 const POLL_MS = 25;

@@ -1,10 +1,8 @@
 // `hypha inspect [--json] [PUBKEY]`: with an X25519 public key, its overlay address (as Mycelium's
 // `inspect` prints it); without one, this node's identity from the data dir.
 import { toHex } from '../base/bytes.ts';
-import { ConfigError, loadConfig } from '../config/load.ts';
-import { IdentityFileError, loadIdentity } from '../identity/files.ts';
 import { overlayAddressText } from '../identity/address.ts';
-import type { CliIo } from './program.ts';
+import type { CliIo } from './io.ts';
 
 const PUBLIC_KEY_HEX_CHARS = 64;
 
@@ -49,6 +47,9 @@ export async function inspectCommand(args: InspectArgs): Promise<number> {
     ]);
     return 0;
   }
+  // Only this path reads files: the config loader and the identity files are not loaded for a bare key.
+  const { ConfigError, loadConfig } = await import('../config/load.ts');
+  const { IdentityFileError, loadIdentity } = await import('../identity/files.ts');
   let dataDir: string;
   try {
     const flags = args.dataDir === undefined ? {} : { 'node.data_dir': args.dataDir };

@@ -7,12 +7,11 @@
 // Exit codes: 0 done; 1 the node refused, could not be reached, or nothing came in time (no message, no
 // reply); 2 bad usage (a bad destination, topic or file).
 import { readFile, writeFile } from 'node:fs/promises';
-import { Option, type Command } from 'commander';
 import { ApiStatusError, statusError, type ApiClient, type ApiResponse } from '../api/client.ts';
-import { base64, fromBase64, MAX_WAIT_MS, parseDestination, parseMessageId, type Destination, type InboundMessageJson } from '../messages/index.ts';
+import { base64, fromBase64, parseDestination, parseMessageId, type Destination, type InboundMessageJson } from '../messages/index.ts';
+import { MAX_WAIT_MS } from '../messages/waits.ts';
 import { MAX_TOPIC_BYTES } from '../wire/mycelium/message.ts';
 import { printJson, withClient, type ClientArgs } from './admin.ts';
-import type { CliIo, ClientOpts } from './program.ts';
 
 /** Waits longer than this (Mycelium's CLI waits "forever") are cut to the node's longest, and repeated for receive. */
 const LONGEST_WAIT_S = MAX_WAIT_MS / 1000;
@@ -230,46 +229,4 @@ export async function messageReceive(a: ReceiveArgs): Promise<number> {
     else a.io.stdout(describeMessage(m, a.msgPath));
     return 0;
   });
-}
-
-function secondsOption(flags: string, description: string): Option {
-  return new Option(flags, description).argParser((v: string) => {
-    const n = Number(v);
-    // Checked (with a message) by the command; NaN marks a value that is not a number.
-    return v.trim() === '' ? Number.NaN : n;
-  });
-}
-
-/** Adds `message send` and `message receive` (wired from program.ts with its client-command helpers). */
-export function addMessageCommands(
-  program: Command,
-  io: CliIo,
-  setExit: (code: number) => void,
-  clientCommand: (parent: Command, name: string, description: string) => Command,
-  clientArgs: (opts: ClientOpts, io: CliIo) => ClientArgs,
-): void {
-  const group = program.command('message').description('send and receive messages through a running node (Mycelium\'s message bus)')
-    .helpOption('-h, --help', 'show help').exitOverride();
-  clientCommand(group, 'send', 'send a message to another node; with --wait, print its reply')
-    .argument('<destination>', 'overlay IPv6 address (400::/7) or 64-hex public key of the receiving node')
-    .argument('[message]', 'the message text (or give --msg-path)')
-    .option('-w, --wait', 'wait for a reply and print it')
-    .addOption(secondsOption('--timeout <seconds>', `with --wait: seconds to wait for the reply (default: as long as the node allows, ${LONGEST_WAIT_S} s)`))
-    .option('-t, --topic <topic>', `topic of the message (text, at most ${MAX_TOPIC_BYTES} bytes); receivers can filter on it`)
-    .option('--msg-path <file>', 'send the contents of this file (instead of the message argument)')
-    .option('--reply-to <id>', 'send the message as the reply to message <id> (16 hex characters)')
-    .addOption(secondsOption('--deadline <seconds>', 'Hypha: seconds the node tries to deliver the message before giving up (default 300)'))
-    .action(async (destination: string, message: string | undefined, opts: ClientOpts & { wait?: boolean; timeout?: number; topic?: string; msgPath?: string; replyTo?: string; deadline?: number }) => {
-      setExit(await messageSend({
-        ...clientArgs(opts, io), destination, message, wait: opts.wait === true, timeout: opts.timeout, topic: opts.topic, msgPath: opts.msgPath, replyTo: opts.replyTo, deadline: opts.deadline,
-      }));
-    });
-  clientCommand(group, 'receive', 'wait for a message and print it')
-    .addOption(secondsOption('--timeout <seconds>', 'seconds to wait for a message (default: until one comes); exit 1 if none came'))
-    .option('-t, --topic <topic>', 'only a message with exactly this topic (text)')
-    .option('--msg-path <file>', 'write the payload to this file')
-    .option('--raw', 'print only the payload, as it is')
-    .action(async (opts: ClientOpts & { timeout?: number; topic?: string; msgPath?: string; raw?: boolean }) => {
-      setExit(await messageReceive({ ...clientArgs(opts, io), timeout: opts.timeout, topic: opts.topic, msgPath: opts.msgPath, raw: opts.raw === true }));
-    });
 }

@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, type FlagValue } from '../config/load.ts';
 import { checkConfigFiles } from '../config/secret-files.ts';
 import { loadTopicFile, TopicFileError } from '../messages/topic-file.ts';
 import { HyphaNode } from '../node/node.ts';
-import type { CliIo } from './program.ts';
+import type { CliIo } from './io.ts';
 
 /** Leaves headroom under the 2 s a supervisor (or the tests) allow for a clean stop. */
 export const STOP_DEADLINE_MS = 1800;

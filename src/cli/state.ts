@@ -3,12 +3,10 @@
 // ids); --json prints the API's JSON (watch: one change per line). Keys are "<node_id>/<subkey>"; a bare
 // subkey is the node's own, a short node id (12 hex) works when it is unambiguous.
 import { readFile } from 'node:fs/promises';
-import type { Command } from 'commander';
 import { sseEvents, type ApiClient } from '../api/client.ts';
 import type { StateChangeJson, StateItemJson, StateListPage } from '../api/hypha-services.ts';
-import { displayKey, displayValue } from '../partyline/state-commands.ts';
+import { displayKey, displayValue } from '../partyline/state-display.ts';
 import { printJson, withClient, type ClientArgs } from './admin.ts';
-import { clientArgs, clientCommand, group, type CliIo, type ClientOpts } from './program.ts';
 import { formatTable } from './table.ts';
 
 /** Entries fetched per request while listing. */
@@ -195,46 +193,4 @@ export function stateWatch(args: ClientArgs, prefix: string, stop?: AbortSignal)
       stop?.removeEventListener('abort', onSignal);
     }
   });
-}
-
-interface StateOpts extends ClientOpts {
-  value?: boolean;
-  deleted?: boolean;
-  file?: string;
-  own?: boolean;
-  limit?: string;
-}
-
-export function addStateCommands(program: Command, io: CliIo, setExit: (code: number) => void): void {
-  const state = group(program, 'state', "read and write a running node's replicated state");
-  clientCommand(state, 'get', 'show one key (a bare subkey is the node\'s own)')
-    .argument('<key>', '<node_id>/<subkey>, <short id>/<subkey>, or a subkey of this node')
-    .option('--value', 'print only the value (UTF-8 text), for scripts')
-    .option('--deleted', 'show a deleted key\'s tombstone instead of "not found"')
-    .action(async (key: string, opts: StateOpts) => setExit(await stateGet(clientArgs(opts, io), key, { value: opts.value === true, deleted: opts.deleted === true })));
-  clientCommand(state, 'set', 'write a key of the node\'s own namespace')
-    .argument('<key>', 'a subkey (or <this node id>/<subkey>)')
-    .argument('[value]', 'the value as text')
-    .option('--file <path>', 'take the value\'s bytes from a file (- = stdin)')
-    .action(async (key: string, value: string | undefined, opts: StateOpts) => setExit(await stateSet(clientArgs(opts, io), key, value, opts.file)));
-  clientCommand(state, 'del', 'delete a key of the node\'s own namespace')
-    .argument('<key>', 'a subkey (or <this node id>/<subkey>)')
-    .action(async (key: string, opts: StateOpts) => setExit(await stateDel(clientArgs(opts, io), key)));
-  clientCommand(state, 'list', 'list the state (keys, subkeys or short keys starting with a prefix)')
-    .argument('[prefix]', 'a full "<node_id>/…" prefix, or a key/subkey prefix matched as /state does', '')
-    .option('--own', 'only the node\'s own keys (the prefix is then a subkey prefix)')
-    .option('--deleted', 'include deleted keys still remembered')
-    .option('--limit <n>', 'show at most n entries')
-    .action(async (prefix: string, opts: StateOpts) => {
-      const limit = opts.limit === undefined ? undefined : Number(opts.limit);
-      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
-        io.stderr(`hypha state list: --limit must be a whole number above 0, got ${JSON.stringify(opts.limit)}\n`);
-        setExit(2);
-        return;
-      }
-      setExit(await stateList(clientArgs(opts, io), { prefix, own: opts.own === true, deleted: opts.deleted === true, limit }));
-    });
-  clientCommand(state, 'watch', 'print every change as it happens, until Ctrl-C (--json: one JSON change per line)')
-    .argument('[prefix]', 'only keys starting with this (as for list)', '')
-    .action(async (prefix: string, opts: StateOpts) => setExit(await stateWatch(clientArgs(opts, io), prefix)));
 }

@@ -21,7 +21,7 @@ import {
   type ConfigContext,
   type ValueType,
 } from './types.ts';
-import { NETWORK_NAME_MAX_BYTES, NETWORK_NAME_MIN_BYTES } from '../link/mycelium-transport.ts';
+import { NETWORK_NAME_MAX_BYTES, NETWORK_NAME_MIN_BYTES } from '../link/network-name.ts';
 
 export interface OptionSpec<T> {
   readonly kind: 'option';

@@ -1,9 +1,12 @@
 // Noise_XX_25519_ChaChaPoly_BLAKE2s as Micelio runs it: empty prologue, empty handshake payloads
 // (received payloads are tolerated and ignored), and a transport phase WITHOUT the Noise spec's
 // 65,535-byte message limit, because Micelio sends a whole frame of up to 1 MiB + 8 as one message.
-// Everything is node:crypto: BLAKE2s (hash and HMAC), ChaCha20-Poly1305 and X25519.
-import { createCipheriv, createDecipheriv, createHash, createSecretKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+// Everything is node:crypto: BLAKE2s (hash and HMAC), ChaCha20-Poly1305 and X25519; the transport's
+// ChaCha20-Poly1305 key is an AeadKey (aead.ts), which reuses one cipher context per direction when the
+// crypto addon is built.
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { err, ok, type Result } from '../base/result.ts';
+import { aeadKey, type AeadBackend, type AeadKey } from './aead.ts';
 import { x25519, x25519PrivateKeyObject, x25519PublicFromPrivate, x25519RawPublic } from './x25519.ts';
 
 export const NOISE_PROTOCOL_NAME = 'Noise_XX_25519_ChaChaPoly_BLAKE2s';
@@ -52,14 +55,15 @@ function hkdf2(chainingKey: Uint8Array, ikm: Uint8Array): [Uint8Array, Uint8Arra
 
 /** ChaCha20-Poly1305 with a 64-bit little-endian counter nonce (4 zero bytes first), no size limit. */
 export class CipherState {
-  // A KeyObject made once: handing createCipheriv raw key bytes builds one per message, which cost
-  // more than the encryption itself (bench: overlay data over a native link).
-  private readonly key: KeyObject | undefined;
+  // Set up once per key: a fresh cipher per message cost more than the encryption itself (bench: overlay
+  // data over a native link).
+  private readonly key: AeadKey | undefined;
   private n = 0;
-  private readonly nonceBuf = Buffer.alloc(12);
+  private readonly nonceBuf = new Uint8Array(12);
+  private readonly nonceView = new DataView(this.nonceBuf.buffer);
 
-  constructor(key?: Uint8Array) {
-    this.key = key === undefined ? undefined : createSecretKey(key);
+  constructor(key?: Uint8Array, backend?: AeadBackend) {
+    this.key = key === undefined ? undefined : aeadKey('chacha20-poly1305', key, backend);
   }
 
   hasKey(): boolean {
@@ -71,28 +75,31 @@ export class CipherState {
     return this.n;
   }
 
-  private nextNonce(): Buffer | undefined {
+  private nextNonce(): Uint8Array | undefined {
     if (this.n >= MAX_NONCE) return undefined;
     const n = this.n++;
-    this.nonceBuf.writeUInt32LE(n >>> 0, 4);
-    this.nonceBuf.writeUInt32LE(Math.floor(n / 0x1_0000_0000), 8);
+    this.nonceView.setUint32(4, n >>> 0, true);
+    this.nonceView.setUint32(8, Math.floor(n / 0x1_0000_0000), true);
     return this.nonceBuf;
   }
 
   /** Encrypts (or, before a key exists, passes through) one message. */
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
     if (!this.key) return plaintext;
+    const out = new Uint8Array(plaintext.length + NOISE_TAG_BYTES);
+    this.encryptInto(ad, plaintext, 0, plaintext.length, out, 0);
+    return out;
+  }
+
+  /**
+   * Encrypts src[srcOff..srcOff + len] into dst[dstOff..] as ciphertext ‖ tag (len + 16 bytes); src and dst
+   * may be the same bytes. Needs a key. Throws only when the nonce is exhausted (after 2^53 messages).
+   */
+  encryptInto(ad: Uint8Array, src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number): void {
+    if (!this.key) throw new Error('noise cipher has no key');
     const nonce = this.nextNonce();
     if (!nonce) throw new Error('noise nonce exhausted');
-    const c = createCipheriv('chacha20-poly1305', this.key, nonce, { authTagLength: NOISE_TAG_BYTES });
-    c.setAAD(ad, { plaintextLength: plaintext.length });
-    const out = new Uint8Array(plaintext.length + NOISE_TAG_BYTES);
-    const body = c.update(plaintext);
-    out.set(body, 0);
-    const fin = c.final();
-    out.set(fin, body.length);
-    out.set(c.getAuthTag(), plaintext.length);
-    return out;
+    this.key.seal(nonce, 0, ad.length > 0 ? ad : null, src, srcOff, len, dst, dstOff);
   }
 
   decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array): Result<Uint8Array> {
@@ -100,22 +107,23 @@ export class CipherState {
     if (ciphertext.length < NOISE_TAG_BYTES) {
       return err('truncated', `noise ciphertext of ${ciphertext.length} bytes is shorter than its tag`);
     }
+    const out = new Uint8Array(ciphertext.length - NOISE_TAG_BYTES);
+    const r = this.decryptInto(ad, ciphertext, 0, out.length, out, 0);
+    return r.ok ? ok(out) : r;
+  }
+
+  /**
+   * Decrypts ciphertext(len) ‖ tag at src[srcOff..] into dst[dstOff..dstOff + len] (may be in place). On
+   * failure the nonce stays consumed: after a failed decryption the session is dead anyway.
+   */
+  decryptInto(ad: Uint8Array, src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number): Result<void> {
+    if (!this.key) throw new Error('noise cipher has no key');
     const nonce = this.nextNonce();
     if (!nonce) return err('nonce-exhausted', 'noise nonce exhausted');
-    const bodyLen = ciphertext.length - NOISE_TAG_BYTES;
-    try {
-      const d = createDecipheriv('chacha20-poly1305', this.key, nonce, { authTagLength: NOISE_TAG_BYTES });
-      d.setAuthTag(ciphertext.subarray(bodyLen));
-      d.setAAD(ad, { plaintextLength: bodyLen });
-      const out = new Uint8Array(bodyLen);
-      const body = d.update(ciphertext.subarray(0, bodyLen));
-      out.set(body, 0);
-      out.set(d.final(), body.length);
-      return ok(out);
-    } catch {
-      // The nonce stays consumed: after a failed decryption the session is dead anyway.
+    if (!this.key.open(nonce, 0, ad.length > 0 ? ad : null, src, srcOff, len, dst, dstOff)) {
       return err('decrypt-failed', 'noise message failed authentication');
     }
+    return ok(undefined);
   }
 
   /** Transport-phase encryption (empty associated data). */

@@ -9,17 +9,21 @@
 // the still-sealed packet.
 //
 // Hot path: a forwarded frame is patched in place (hop limit) and handed to the next hop as is; a
-// sealed packet is built in one allocation (frame header + ciphertext); keys are cached KeyObjects.
+// sealed packet is built in one allocation (frame header + ciphertext) and a received one is opened in
+// place; keys are cached per peer (an AeadKey set up once, crypto/aead.ts).
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../base/clock.ts';
 import type { Logger } from '../base/log.ts';
 import { BoundedMap } from '../base/bounded-map.ts';
+import { allocUnsafeBytes } from '../base/bytes.ts';
 import {
   E2ECipher,
   E2E_OVERHEAD_BYTES,
   e2eKey,
   e2eSecret,
   open,
+  openInPlace,
+  type E2EKey,
   USER_DATA_L3,
   USER_DATA_MESSAGE,
   USER_DATA_OOB_ICMP,
@@ -159,9 +163,9 @@ export class DataPlane {
   private readonly cipher: E2ECipher;
   private readonly address: Uint8Array;
   private readonly subnet: Subnet;
-  private readonly keys: BoundedMap<string, KeyObject | null>;
+  private readonly keys: BoundedMap<string, E2EKey | null>;
   /** Keys by the route's router-id array: no string building on the per-packet path. */
-  private readonly keysByRouterId = new WeakMap<Uint8Array, KeyObject | null>();
+  private readonly keysByRouterId = new WeakMap<Uint8Array, E2EKey | null>();
   private readonly outbound: PacketQueue<Outbound>;
   private readonly inbound: PacketQueue<Uint8Array>;
   private readonly stats: PacketStats;
@@ -274,7 +278,8 @@ export class DataPlane {
         this.counters.droppedUndecryptable++;
         return false;
       }
-      const frame = new Uint8Array(DATA_FRAME_OVERHEAD_BYTES + payload.length + E2E_OVERHEAD_BYTES);
+      // Every byte is written below (header, sealed blob), so unzeroed pool memory is safe.
+      const frame = allocUnsafeBytes(DATA_FRAME_OVERHEAD_BYTES + payload.length + E2E_OVERHEAD_BYTES);
       writeDataFrameHeader(frame, payload.length + E2E_OVERHEAD_BYTES, hopLimit, src, dst);
       this.cipher.sealInto(key, type, payload, frame, DATA_FRAME_OVERHEAD_BYTES);
       this.counters.originated++;
@@ -356,7 +361,7 @@ export class DataPlane {
   }
 
   /** The E2E key for a route (cached by the route's router-id array, then by public key). */
-  private keyForRoute(l: { pubkey: Uint8Array; routerId: Uint8Array }): KeyObject | undefined {
+  private keyForRoute(l: { pubkey: Uint8Array; routerId: Uint8Array }): E2EKey | undefined {
     const hit = this.keysByRouterId.get(l.routerId);
     if (hit !== undefined) return hit ?? undefined;
     const key = this.keyFor(l.pubkey);
@@ -364,12 +369,12 @@ export class DataPlane {
     return key;
   }
 
-  private keyFor(pubkey: Uint8Array): KeyObject | undefined {
+  private keyFor(pubkey: Uint8Array): E2EKey | undefined {
     let k = '';
     for (let i = 0; i < 32; i++) k += String.fromCharCode(pubkey[i]);
     const cached = this.keys.get(k);
     if (cached !== undefined) return cached ?? undefined;
-    let key: KeyObject | null = null;
+    let key: E2EKey | null = null;
     try {
       key = e2eKey(e2eSecret(this.privateKey, pubkey));
     } catch {
@@ -399,7 +404,8 @@ export class DataPlane {
       this.counters.droppedUndecryptable++;
       return;
     }
-    const o = open(key, dataFrameRaw(frame));
+    // The frame is ours (receiveFrame's contract, and it is already patched in place): open it where it lies.
+    const o = openInPlace(key, dataFrameRaw(frame));
     if (!o.ok) {
       this.counters.droppedUndecryptable++;
       return;

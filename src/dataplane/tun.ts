@@ -42,7 +42,9 @@ export interface TunNative {
   startReader(fd: number, onBatch: (buffer: ArrayBuffer | null, lengths: Uint32Array | null, countOrErrno: number) => void): unknown;
   stopReader(handle: unknown): void;
   startWriter(fd: number, slots: number, slotBytes: number): unknown;
-  enqueue(handle: unknown, packet: Uint8Array): boolean;
+  /** With `defer`, the writer thread is not woken until kick(): one wakeup per burst. */
+  enqueue(handle: unknown, packet: Uint8Array, defer?: boolean): boolean;
+  kick?(handle: unknown): void;
   /** [queued, written, errors, lastErrno] */
   writerStats(handle: unknown): number[];
   stopWriter(handle: unknown): void;
@@ -194,6 +196,7 @@ export class TunDevice implements PacketDevice {
   private readonly writer: unknown;
   private handler: ((packet: Uint8Array) => void) | undefined;
   private state: 'open' | 'failed' | 'closed' = 'open';
+  private kickQueued = false;
   private handlerErrors = 0;
   private readonly counters = {
     packetsRead: 0,
@@ -253,9 +256,16 @@ export class TunDevice implements PacketDevice {
       return false;
     }
     if (this.writer !== undefined) {
-      if (!this.native.enqueue(this.writer, packet)) {
+      const deferWake = this.native.kick !== undefined;
+      if (!this.native.enqueue(this.writer, packet, deferWake)) {
         c.droppedQueueFull++;
         return false;
+      }
+      if (deferWake && !this.kickQueued) {
+        // Packets written in this callback (a socket read, a TUN batch) wake the writer thread once, when
+        // the callback is done.
+        this.kickQueued = true;
+        queueMicrotask(this.kick);
       }
     } else if (this.native.writeDirect(this.fd, packet) < 0) {
       c.writeErrors++;
@@ -265,6 +275,11 @@ export class TunDevice implements PacketDevice {
     c.bytesWritten += packet.length;
     return true;
   }
+
+  private readonly kick = (): void => {
+    this.kickQueued = false;
+    if (this.writer !== undefined && this.state === 'open') this.native.kick?.(this.writer);
+  };
 
   stats(): TunStats {
     const s = { ...this.counters };

@@ -1,12 +1,15 @@
 // A Mycelium link over a byte stream (TCP, or TLS on top of it): incoming bytes are split into whole
-// frames by their announced length; outgoing frames wait in a bounded queue and are written in
-// batches (one writev per batch, as Mycelium coalesces up to 50 packets per flush), with Nagle off.
+// frames by their announced length; outgoing frames are copied back to back into large chunks and
+// everything sent in one turn of the event loop goes to the socket as one write (Mycelium coalesces up
+// to 50 packets per flush), with Nagle off. The queue — frames not yet taken by the kernel, in our
+// chunks or in the socket's buffer — is bounded in frames and bytes; send() refuses beyond.
 // A stream that stops framing correctly closes the link.
 import type { Socket } from 'node:net';
 import type { Clock, Timer } from '../base/clock.ts';
 import type { Logger } from '../base/log.ts';
 import { MyceliumFrameReader } from '../wire/mycelium/stream.ts';
 import { allocateLinkId, type Link, type LinkDirection, type LinkEvents, type LinkStats } from './link.ts';
+import { OutChunks } from './out-chunks.ts';
 
 export interface StreamLinkOptions {
   clock: Clock;
@@ -18,9 +21,6 @@ export interface StreamLinkOptions {
   /** Bytes waiting to be written before send() refuses (default 4 MiB). */
   maxQueueBytes?: number;
 }
-
-/** Frames per write batch: Mycelium flushes after at most 50 queued packets. */
-const FRAMES_PER_BATCH = 64;
 
 export function socketAddressText(host: string | undefined, port: number | undefined): string {
   if (host === undefined) return 'unknown';
@@ -43,12 +43,13 @@ export class StreamLink implements Link {
   private events: LinkEvents | undefined;
   private isClosed = false;
   private closeReason = '';
-  private readonly queue: Uint8Array[] = [];
-  private queuedBytes = 0;
+  private readonly out = new OutChunks();
+  /** Frames and bytes handed to the socket that it has not yet passed to the kernel. */
+  private socketFrames = 0;
+  private socketBytes = 0;
   private readonly maxQueueFrames: number;
   private readonly maxQueueBytes: number;
   private flushScheduled = false;
-  private waitingDrain = false;
   private idleMs = 0;
   private idleTimer: Timer | undefined;
   private readonly st: LinkStats;
@@ -70,10 +71,6 @@ export class StreamLink implements Link {
     // Nothing is read until someone attaches, so early frames cannot pile up.
     socket.pause();
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => {
-      this.waitingDrain = false;
-      this.flush();
-    });
     socket.on('error', (e: Error) => this.close(`socket error: ${e.message}`));
     socket.on('close', () => this.close('connection closed by peer'));
     socket.on('end', () => this.close('connection closed by peer'));
@@ -112,42 +109,45 @@ export class StreamLink implements Link {
   }
 
   send(msg: Uint8Array): boolean {
-    if (this.isClosed || this.queue.length >= this.maxQueueFrames || this.queuedBytes + msg.length > this.maxQueueBytes) {
+    const out = this.out;
+    if (this.isClosed || out.pendingFrames + this.socketFrames >= this.maxQueueFrames || out.pendingBytes + this.socketBytes + msg.length > this.maxQueueBytes) {
       this.st.dropped++;
       return false;
     }
-    this.queue.push(msg);
-    this.queuedBytes += msg.length;
+    out.push(msg);
     this.st.txMessages++;
     this.st.txBytes += msg.length;
     this.st.lastTxMs = this.clock.now();
-    if (!this.flushScheduled && !this.waitingDrain) {
+    if (!this.flushScheduled) {
       this.flushScheduled = true;
-      // Everything queued in this turn of the event loop goes out in one write.
-      setImmediate(() => {
-        this.flushScheduled = false;
-        this.flush();
-      });
+      // Everything sent in this turn of the event loop goes out in one write.
+      setImmediate(this.flush);
     }
     return true;
   }
 
-  private flush(): void {
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
     if (this.isClosed) return;
-    while (this.queue.length > 0 && !this.waitingDrain) {
-      const n = Math.min(FRAMES_PER_BATCH, this.queue.length);
-      this.socket.cork();
-      let ok = true;
-      for (let i = 0; i < n; i++) {
-        const f = this.queue[i];
-        this.queuedBytes -= f.length;
-        ok = this.socket.write(f);
-      }
-      this.queue.splice(0, n);
-      this.socket.uncork();
-      if (!ok) this.waitingDrain = true;
+    const frames = this.out.pendingFrames;
+    const bytes = this.out.pendingBytes;
+    const bufs = this.out.take();
+    if (bufs.length === 0) return;
+    this.socketFrames += frames;
+    this.socketBytes += bytes;
+    const done = (): void => {
+      this.socketFrames -= frames;
+      this.socketBytes -= bytes;
+    };
+    if (bufs.length === 1) {
+      this.socket.write(bufs[0], done);
+      return;
     }
-  }
+    this.socket.cork();
+    for (let i = 0; i < bufs.length - 1; i++) this.socket.write(bufs[i]);
+    this.socket.write(bufs[bufs.length - 1], done);
+    this.socket.uncork();
+  };
 
   setIdleTimeout(ms: number): void {
     this.idleMs = ms;
@@ -165,8 +165,7 @@ export class StreamLink implements Link {
     this.isClosed = true;
     this.closeReason = reason;
     this.idleTimer?.cancel();
-    this.queue.length = 0;
-    this.queuedBytes = 0;
+    this.out.clear();
     this.socket.destroy();
     this.log.debug({ reason }, 'link closed');
     this.events?.onClose(reason);

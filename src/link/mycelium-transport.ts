@@ -9,9 +9,9 @@ import type { Logger } from '../base/log.ts';
 import { err, ok, type Result } from '../base/result.ts';
 import { formatEndpoint, type Endpoint } from './mycelium-endpoint.ts';
 import { StreamLink } from './mycelium-stream.ts';
+import { NETWORK_NAME_MAX_BYTES, NETWORK_NAME_MIN_BYTES } from './network-name.ts';
 
-export const NETWORK_NAME_MIN_BYTES = 2;
-export const NETWORK_NAME_MAX_BYTES = 64;
+export { NETWORK_NAME_MAX_BYTES, NETWORK_NAME_MIN_BYTES };
 export const NETWORK_KEY_BYTES = 32;
 /** What OpenSSL's legacy PSK callbacks negotiate in TLS 1.3 (they assume a SHA-256 PSK). */
 export const PSK_CIPHERSUITES = 'TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256';

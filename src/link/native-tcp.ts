@@ -2,12 +2,17 @@
 // with u16-framed handshake messages, then carry frames in u32-framed ChaCha20-Poly1305 messages.
 // What Hypha adds over Micelio: a handshake timeout, a cap on concurrent inbound handshakes, a
 // pre-check hook that refuses before any crypto, a bounded send queue and a write deadline.
+//
+// Hot path: a message is framed and encrypted where it will be written — [u32 length][frame header ‖
+// message ‖ tag] back to back in a chunk (link/out-chunks.ts), encrypted in place — and everything sent
+// in one turn of the event loop goes to the socket as one write. Received messages are decrypted in
+// place in the socket's chunk and a frame lying wholly inside one is handed on as a view.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { Clock, Timer } from '../base/clock.ts';
 import type { Logger } from '../base/log.ts';
 import { err, ok, type Result } from '../base/result.ts';
 import { NoiseXXHandshake, NOISE_TAG_BYTES, type CipherState, type NoiseKeyPair, type NoiseSession } from '../crypto/noise.ts';
-import { FrameReader, MAX_FRAME_BYTES, encodeFrame } from '../wire/micelio/frame.ts';
+import { FRAME_HEADER_BYTES, FrameReader, MAX_FRAME_BYTES, MAX_FRAME_PAYLOAD_BYTES, writeFrameHeader } from '../wire/micelio/frame.ts';
 import { formatHostPort, parseHostPort } from './endpoint.ts';
 import {
   allocateLinkId,
@@ -20,6 +25,7 @@ import {
   type LinkListener,
   type LinkStats,
 } from './link.ts';
+import { OutChunks } from './out-chunks.ts';
 
 export const DEFAULT_NOISE_HANDSHAKE_TIMEOUT_MS = 10_000;
 export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
@@ -32,6 +38,11 @@ export const MAX_HANDSHAKE_MESSAGE_BYTES = 1024;
 export const MAX_TRANSPORT_MESSAGE_BYTES = MAX_FRAME_BYTES + NOISE_TAG_BYTES;
 /** Messages received before the owner attaches are held, up to this many. */
 const MAX_EARLY_MESSAGES = 256;
+/** Bytes framed and encrypted but not yet handed to the socket, whatever the socket's state. */
+const MAX_UNFLUSHED_BYTES = 4 * 1024 * 1024;
+/** u32 BE length of each transport message. */
+const LENGTH_PREFIX_BYTES = 4;
+const NO_AD = new Uint8Array(0);
 
 export interface NativeTcpOptions {
   clock: Clock;
@@ -123,7 +134,10 @@ class NativeTcpLink implements Link {
   private readonly recv: CipherState;
   private readonly rx = new ByteQueue();
   private readonly frames = new FrameReader();
-  private readonly queue: Uint8Array[] = [];
+  private readonly out = new OutChunks();
+  /** Messages handed to the socket that it has not yet passed to the kernel. */
+  private socketMessages = 0;
+  private flushScheduled = false;
   private readonly queueMax: number;
   private readonly writeTimeoutMs: number;
   private writeTimer: Timer | undefined;
@@ -149,7 +163,10 @@ class NativeTcpLink implements Link {
     const now = o.clock.now();
     this.st = { txBytes: 0, rxBytes: 0, txMessages: 0, rxMessages: 0, dropped: 0, lastRxMs: now, lastTxMs: now };
     socket.on('data', (c: Buffer) => this.onData(c));
-    socket.on('drain', () => this.onDrain());
+    socket.on('drain', () => {
+      this.writeTimer?.cancel();
+      this.writeTimer = undefined;
+    });
     socket.on('end', () => this.close('remote closed the connection'));
     socket.on('error', (e) => this.close(`socket error: ${e.message}`));
     socket.on('close', () => this.close('connection closed'));
@@ -187,12 +204,20 @@ class NativeTcpLink implements Link {
       }
       if (this.rx.length < 4 + len) return;
       this.rx.take(4);
-      const pt = this.recv.decrypt(this.rx.take(len));
+      if (len < NOISE_TAG_BYTES) {
+        this.close(`noise transport: message of ${len} bytes is shorter than its tag`);
+        return;
+      }
+      // Ours to change: a view of a socket chunk, or a buffer the queue assembled.
+      const msg = this.rx.take(len);
+      const ptLen = len - NOISE_TAG_BYTES;
+      const pt = this.recv.decryptInto(NO_AD, msg, 0, ptLen, msg, 0);
       if (!pt.ok) {
         this.close(`noise transport: ${pt.error.message}`);
         return;
       }
-      const res = this.frames.push(pt.value, (payload) => this.deliver(payload));
+      // A plain Uint8Array view (not a Buffer): receivers see the type they always did.
+      const res = this.frames.push(new Uint8Array(msg.buffer, msg.byteOffset, ptLen), (payload) => this.deliver(payload));
       if (!res.ok) {
         this.close(res.error.message);
         return;
@@ -216,52 +241,63 @@ class NativeTcpLink implements Link {
   }
 
   send(msg: Uint8Array): boolean {
-    if (this.isClosed) {
+    if (this.isClosed || msg.length > MAX_FRAME_PAYLOAD_BYTES) {
       this.st.dropped++;
       return false;
     }
-    const frame = encodeFrame(msg);
-    if (!frame.ok) {
+    const out = this.out;
+    const plainLength = FRAME_HEADER_BYTES + msg.length;
+    const total = LENGTH_PREFIX_BYTES + plainLength + NOISE_TAG_BYTES;
+    // The queue is what the kernel has not taken yet; while the socket keeps up, a turn's messages pass.
+    const backlog = out.pendingFrames + this.socketMessages;
+    if ((this.socket.writableNeedDrain && backlog >= this.queueMax) || out.pendingBytes + total > MAX_UNFLUSHED_BYTES) {
       this.st.dropped++;
       return false;
     }
-    if (this.queue.length > 0 || this.socket.writableNeedDrain) {
-      if (this.queue.length >= this.queueMax) {
-        this.st.dropped++;
-        return false;
-      }
-      this.queue.push(frame.value);
-    } else {
-      this.write(frame.value);
-    }
+    out.ensure(total);
+    const buf = out.chunk;
+    const at = out.end;
+    buf.writeUInt32BE(plainLength + NOISE_TAG_BYTES, at);
+    writeFrameHeader(buf, msg.length, at + LENGTH_PREFIX_BYTES);
+    buf.set(msg, at + LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES);
+    // Encrypted now, so nonces follow the order of the stream.
+    this.send_.encryptInto(NO_AD, buf, at + LENGTH_PREFIX_BYTES, plainLength, buf, at + LENGTH_PREFIX_BYTES);
+    out.commit(total);
     this.st.txBytes += msg.length;
     this.st.txMessages++;
     this.st.lastTxMs = this.clock.now();
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
     return true;
   }
 
-  /** One frame → one Noise transport message: [u32 BE length][ciphertext]. */
-  private write(frame: Uint8Array): void {
-    const ct = this.send_.encrypt(frame);
-    const len = Buffer.allocUnsafe(4);
-    len.writeUInt32BE(ct.length, 0);
-    this.socket.cork();
-    this.socket.write(len);
-    const flushed = this.socket.write(ct);
-    this.socket.uncork();
+  /** Hands everything sent this turn to the socket: one write (a few if chunks filled up). */
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.isClosed) return;
+    const messages = this.out.pendingFrames;
+    const bufs = this.out.take();
+    if (bufs.length === 0) return;
+    this.socketMessages += messages;
+    const done = (): void => {
+      this.socketMessages -= messages;
+    };
+    let flushed: boolean;
+    if (bufs.length === 1) {
+      flushed = this.socket.write(bufs[0], done);
+    } else {
+      this.socket.cork();
+      for (let i = 0; i < bufs.length - 1; i++) this.socket.write(bufs[i]);
+      flushed = this.socket.write(bufs[bufs.length - 1], done);
+      this.socket.uncork();
+    }
     if (!flushed && this.writeTimer === undefined) {
       // The kernel buffer is full: the peer must read within the write deadline or the link goes.
       this.writeTimer = this.clock.setTimeout(() => this.close(`write timeout (${this.writeTimeoutMs} ms)`), this.writeTimeoutMs);
     }
-  }
-
-  private onDrain(): void {
-    this.writeTimer?.cancel();
-    this.writeTimer = undefined;
-    while (!this.isClosed && this.queue.length > 0 && !this.socket.writableNeedDrain) {
-      this.write(this.queue.shift() as Uint8Array);
-    }
-  }
+  };
 
   setIdleTimeout(ms: number): void {
     this.idleTimer?.cancel();
@@ -275,7 +311,7 @@ class NativeTcpLink implements Link {
     this.closeReason = reason;
     this.writeTimer?.cancel();
     this.idleTimer?.cancel();
-    this.queue.length = 0;
+    this.out.clear();
     this.early = [];
     this.socket.destroy();
     this.events?.onClose(reason);
@@ -285,9 +321,9 @@ class NativeTcpLink implements Link {
     return { ...this.st };
   }
 
-  /** Messages waiting for the socket to drain. */
+  /** Messages the kernel has not taken yet (framed in our chunks, or in the socket's buffer). */
   get queuedMessages(): number {
-    return this.queue.length;
+    return this.out.pendingFrames + this.socketMessages;
   }
 }
 

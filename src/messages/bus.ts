@@ -48,12 +48,10 @@ import { Outbox } from './outbox.ts';
 import { RttEstimator } from './rtt.ts';
 import type { TopicFileConfig } from './topic-file.ts';
 import { TopicTable } from './topics.ts';
+import { DEFAULT_DEADLINE_MS, MAX_WAIT_MS } from './waits.ts';
 import { base64, busError, type BusResult, type Destination, type MessageInfo, type PushOutcome, type ReceivedMessage } from './types.ts';
 
-/** Mycelium's fixed send window, used when the caller gives no deadline. */
-export const DEFAULT_DEADLINE_MS = 5 * 60 * 1000;
-/** Longest deadline, reply wait or pop wait a caller may ask for. */
-export const MAX_WAIT_MS = 24 * 60 * 60 * 1000;
+export { DEFAULT_DEADLINE_MS, MAX_WAIT_MS };
 /** A partial message that hears nothing for this long is dropped (its sender gave up or went away). */
 export const PARTIAL_IDLE_MS = 2 * 60 * 1000;
 const SWEEP_INTERVAL_MS = 30_000;

@@ -10,6 +10,7 @@ import { toHex } from '../base/bytes.ts';
 import type { Config } from '../config/schema.ts';
 import { loadOrCreateIdentity } from '../identity/files.ts';
 import type { NodeIdentity } from '../identity/identity.ts';
+import { aeadBackendNote, defaultAeadBackend } from '../crypto/aead.ts';
 import { sshFingerprint } from '../identity/openssh.ts';
 import { LmdbStore, LMDB_DIR_NAME } from '../store/lmdb.ts';
 import type { Store } from '../store/store.ts';
@@ -126,6 +127,9 @@ export class HyphaNode {
   private async doStart(): Promise<void> {
     const id = this.identity;
     this.logger.info({ nodeId: id.nodeId, address: id.addressText, dataDir: this.config.node.data_dir }, 'starting node');
+    // Noise links and the E2E seal both use the AEAD backend: one line, whatever parts run.
+    const slowCrypto = aeadBackendNote();
+    if (slowCrypto !== undefined) this.logger.warn(slowCrypto);
     for (const part of this.registered) {
       try {
         await part.start();
@@ -150,6 +154,7 @@ export class HyphaNode {
       sshListen: this.config.ssh.listen || '(disabled)',
       store: this.store.location,
       parts: this.started.map((p) => p.name),
+      crypto: defaultAeadBackend(),
       ...facts,
     }, 'node running');
   }

@@ -455,40 +455,30 @@ export class MessagesPart implements NodePart {
   }
 }
 
-/** The HTTP API on api_addr (off when it is ""), serving the node through NodeServices. */
-export class ApiPart implements NodePart {
-  readonly name = 'api';
-  readonly services: NodeServices;
-  private readonly ctx: NodeContext;
-  private current: ApiServer | undefined;
+/** A server that listens on an address of the config (or not at all when the address is ""). */
+interface Listening {
+  readonly url: string | undefined;
+  close(): Promise<void>;
+}
 
-  constructor(ctx: NodeContext, services: NodeServices) {
-    this.ctx = ctx;
-    this.services = services;
+/** The lifecycle every listener part shares: open on start (maybe to nothing), close on stop. */
+class ListenerPart<S extends Listening> implements NodePart {
+  readonly name: string;
+  private readonly open: () => Promise<S | undefined>;
+  private current: S | undefined;
+
+  constructor(name: string, open: () => Promise<S | undefined>) {
+    this.name = name;
+    this.open = open;
   }
 
-  /** The server once listening (undefined when the API is off). */
-  get server(): ApiServer | undefined {
+  /** The server once listening (undefined when it is off). */
+  get server(): S | undefined {
     return this.current;
   }
 
   async start(): Promise<void> {
-    const c = this.ctx.config;
-    if (c.api_addr === '') {
-      this.ctx.logger.info({ component: 'api' }, 'HTTP API off (api_addr is "")');
-      return;
-    }
-    let token: string | undefined;
-    if (c.api_token_file !== '') {
-      const t = await readApiTokenFile(c.api_token_file);
-      if (!t.ok) throw new Error(`api_token_file: ${t.error.message}`);
-      token = t.value;
-    }
-    const hp = splitHostPort(c.api_addr);
-    if (!hp.ok) throw new Error(`api_addr: ${hp.error.message}`);
-    const server = new ApiServer({ services: this.services, logger: this.ctx.logger, host: hp.value.host, port: hp.value.port, token, version: HYPHA_VERSION });
-    await server.listen();
-    this.current = server;
+    this.current = await this.open();
   }
 
   async stop(): Promise<void> {
@@ -497,53 +487,57 @@ export class ApiPart implements NodePart {
   }
 
   describe(): Record<string, unknown> {
-    return { api: this.current?.url ?? 'off' };
+    return { [this.name]: this.current?.url ?? 'off' };
+  }
+}
+
+/** The API token of api_token_file (the HTTP API and JSON-RPC share it); undefined when none is set. */
+async function apiToken(ctx: NodeContext): Promise<string | undefined> {
+  const file = ctx.config.api_token_file;
+  if (file === '') return undefined;
+  const t = await readApiTokenFile(file);
+  if (!t.ok) throw new Error(`api_token_file: ${t.error.message}`);
+  return t.value;
+}
+
+function listenAddress(key: string, addr: string): { host: string; port: number } {
+  const hp = splitHostPort(addr);
+  if (!hp.ok) throw new Error(`${key}: ${hp.error.message}`);
+  return hp.value;
+}
+
+/** The HTTP API on api_addr (off when it is ""), serving the node through NodeServices. */
+export class ApiPart extends ListenerPart<ApiServer> {
+  readonly services: NodeServices;
+
+  constructor(ctx: NodeContext, services: NodeServices) {
+    super('api', async () => {
+      if (ctx.config.api_addr === '') {
+        ctx.logger.info({ component: 'api' }, 'HTTP API off (api_addr is "")');
+        return undefined;
+      }
+      const token = await apiToken(ctx);
+      const server = new ApiServer({ services, logger: ctx.logger, ...listenAddress('api_addr', ctx.config.api_addr), token, version: HYPHA_VERSION });
+      await server.listen();
+      return server;
+    });
+    this.services = services;
   }
 }
 
 /** JSON-RPC 2.0 on jsonrpc_addr (off when it is ""), Mycelium's methods over NodeServices; the API token applies too. */
-export class JsonRpcPart implements NodePart {
-  readonly name = 'jsonrpc';
-  private readonly ctx: NodeContext;
-  private readonly services: NodeServices;
-  private current: JsonRpcServer | undefined;
-
+export class JsonRpcPart extends ListenerPart<JsonRpcServer> {
   constructor(ctx: NodeContext, services: NodeServices) {
-    this.ctx = ctx;
-    this.services = services;
-  }
-
-  /** The server once listening (undefined when JSON-RPC is off). */
-  get server(): JsonRpcServer | undefined {
-    return this.current;
-  }
-
-  async start(): Promise<void> {
-    const c = this.ctx.config;
-    if (c.jsonrpc_addr === '') {
-      this.ctx.logger.info({ component: 'jsonrpc' }, 'JSON-RPC off (jsonrpc_addr is "")');
-      return;
-    }
-    let token: string | undefined;
-    if (c.api_token_file !== '') {
-      const t = await readApiTokenFile(c.api_token_file);
-      if (!t.ok) throw new Error(`api_token_file: ${t.error.message}`);
-      token = t.value;
-    }
-    const hp = splitHostPort(c.jsonrpc_addr);
-    if (!hp.ok) throw new Error(`jsonrpc_addr: ${hp.error.message}`);
-    const server = new JsonRpcServer({ services: this.services, logger: this.ctx.logger, host: hp.value.host, port: hp.value.port, token, version: HYPHA_VERSION });
-    await server.listen();
-    this.current = server;
-  }
-
-  async stop(): Promise<void> {
-    await this.current?.close();
-    this.current = undefined;
-  }
-
-  describe(): Record<string, unknown> {
-    return { jsonrpc: this.current?.url ?? 'off' };
+    super('jsonrpc', async () => {
+      if (ctx.config.jsonrpc_addr === '') {
+        ctx.logger.info({ component: 'jsonrpc' }, 'JSON-RPC off (jsonrpc_addr is "")');
+        return undefined;
+      }
+      const token = await apiToken(ctx);
+      const server = new JsonRpcServer({ services, logger: ctx.logger, ...listenAddress('jsonrpc_addr', ctx.config.jsonrpc_addr), token, version: HYPHA_VERSION });
+      await server.listen();
+      return server;
+    });
   }
 }
 
@@ -551,39 +545,17 @@ export class JsonRpcPart implements NodePart {
  * Prometheus metrics on metrics_api_address (off when it is ""): a registry of this node's own, read from its
  * parts at every scrape.
  */
-export class MetricsPart implements NodePart {
-  readonly name = 'metrics';
+export class MetricsPart extends ListenerPart<MetricsServer> {
   readonly metrics: NodeMetrics;
-  private readonly ctx: NodeContext;
-  private current: MetricsServer | undefined;
 
   constructor(ctx: NodeContext, metrics: NodeMetrics) {
-    this.ctx = ctx;
+    super('metrics', async () => {
+      if (ctx.config.metrics_api_address === '') return undefined;
+      const server = new MetricsServer({ metrics, logger: ctx.logger, ...listenAddress('metrics_api_address', ctx.config.metrics_api_address) });
+      await server.listen();
+      return server;
+    });
     this.metrics = metrics;
-  }
-
-  /** The server once listening (undefined when metrics are off). */
-  get server(): MetricsServer | undefined {
-    return this.current;
-  }
-
-  async start(): Promise<void> {
-    const addr = this.ctx.config.metrics_api_address;
-    if (addr === '') return;
-    const hp = splitHostPort(addr);
-    if (!hp.ok) throw new Error(`metrics_api_address: ${hp.error.message}`);
-    const server = new MetricsServer({ metrics: this.metrics, logger: this.ctx.logger, host: hp.value.host, port: hp.value.port });
-    await server.listen();
-    this.current = server;
-  }
-
-  async stop(): Promise<void> {
-    await this.current?.close();
-    this.current = undefined;
-  }
-
-  describe(): Record<string, unknown> {
-    return { metrics: this.current?.url ?? 'off' };
   }
 }
 

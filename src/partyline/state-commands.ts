@@ -5,31 +5,14 @@ import { shortId } from '../identity/identity.ts';
 import { StateError, type StateItem, type StateService } from '../state/service.ts';
 import type { DesiredState } from '../state/desired.ts';
 import type { CommandContext, CommandRegistry } from './commands.ts';
+import { displayKey, displayValue } from './state-display.ts';
+
+export { displayKey, displayValue };
 
 /** Lines /state prints before it says how many more there are. */
 export const MAX_STATE_LINES = 200;
-const MAX_VALUE_CHARS = 120;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** A value as one line of text: UTF-8 text (control characters shown as escapes), otherwise 0x-hex. */
-export function displayValue(v: Uint8Array): string {
-  let text: string;
-  try {
-    text = utf8.decode(v);
-    // eslint-disable-next-line no-control-regex
-    text = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  } catch {
-    text = `0x${Buffer.from(v).toString('hex')}`;
-  }
-  return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS)}… (${v.length} bytes)` : text;
-}
-
-/** A key with its owner shortened to 12 characters: `56475aa75463/color`. */
-export function displayKey(item: Pick<StateItem, 'owner' | 'subkey'>): string {
-  return `${shortId(item.owner)}/${item.subkey}`;
-}
-
 function isoTime(ms: number): string {
   return new Date(ms).toISOString().replace('.000Z', 'Z');
 }

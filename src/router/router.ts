@@ -53,6 +53,8 @@ export interface RouterConstants {
   routeAlmostExpiredMs: number;
   initialRttMs: number;
   seqnoRequestHopCount: number;
+  /** After a link-cost change re-ran selection, the next one for that neighbour waits at least this long. */
+  linkCostHoldMs: number;
 }
 
 export const MYCELIUM_ROUTER_CONSTANTS: RouterConstants = Object.freeze({
@@ -70,6 +72,8 @@ export const MYCELIUM_ROUTER_CONSTANTS: RouterConstants = Object.freeze({
   routeAlmostExpiredMs: 15_000,
   initialRttMs: 1_000,
   seqnoRequestHopCount: 64,
+  // Hypha's, not Mycelium's (which has no such reaction): as its seqno bump rate limit.
+  linkCostHoldMs: 4_000,
 });
 
 export interface RouterLimits {
@@ -117,6 +121,10 @@ export interface RouterStats {
   updatesDeniedBinding: number;
   retractionsIgnored: number;
   triggeredUpdates: number;
+  /** Link-cost changes that re-ran selection for the routes through a neighbour. */
+  linkCostReactions: number;
+  /** Significant link-cost changes left for later by the hold-off (a jittery link). */
+  linkCostReactionsHeld: number;
   seqnoRequestsSent: number;
   seqnoRequestsForwarded: number;
   seqnoRequestsUnhandled: number;
@@ -201,6 +209,8 @@ export class Router {
     updatesDeniedBinding: 0,
     retractionsIgnored: 0,
     triggeredUpdates: 0,
+    linkCostReactions: 0,
+    linkCostReactionsHeld: 0,
     seqnoRequestsSent: 0,
     seqnoRequestsForwarded: 0,
     seqnoRequestsUnhandled: 0,
@@ -226,6 +236,13 @@ export class Router {
   private readonly table = new Map<string, SubnetRoutes>();
   /** Prefix lengths present in the table, longest first, for longest-prefix match. */
   private prefixLens: number[] = [];
+  // Packets come in runs to one destination: the last longest-prefix match is kept until the table
+  // gains or loses a subnet (tableEpoch), so a run does not build one key string per prefix length
+  // per packet. Route selection inside a subnet is read fresh on every lookup.
+  private tableEpoch = 0;
+  private lpmEpoch = -1;
+  private readonly lpmIp = new Uint8Array(16);
+  private lpmHit: SubnetRoutes | undefined;
   private readonly prefixLenCount = new Map<number, number>();
   private readonly queried = new Map<string, QueriedSubnet>();
   private readonly sources = new Map<string, FeasibilityDistance>();
@@ -290,6 +307,10 @@ export class Router {
       lastHelloSentAt: now,
       lastIhuAt: now,
       smoothedRttMs: this.c.initialRttMs,
+      selectedWithCost: Math.min(METRIC_MAX_FINITE, this.c.initialRttMs + n.staticCost),
+      announcedWithCost: Math.min(METRIC_MAX_FINITE, this.c.initialRttMs + n.staticCost),
+      costReactionAt: Number.NEGATIVE_INFINITY,
+      costAnnouncedAt: Number.NEGATIVE_INFINITY,
       timers: [],
     };
     this.nbrs.set(n, st);
@@ -386,6 +407,50 @@ export class Router {
     const sample = Math.min(0xffff, Math.max(0, now - st.lastHelloSentAt));
     st.smoothedRttMs = Math.floor((st.smoothedRttMs * 9 + sample) / 10);
     st.lastIhuAt = now;
+    this.reactToLinkCost(st);
+  }
+
+  /**
+   * Mycelium re-selects only when an Update arrives, and on its reactive routing a relayed route may see
+   * none until it expires, so a link that got much slower kept carrying traffic for minutes. Here:
+   * - Selection: a link-cost change of more than bigMetricChange since the last re-run (the change
+   *   Mycelium treats as significant in an Update's metric, and the smallest that can beat the
+   *   significantImprovement hysteresis) re-runs selection, feasibility included, for every subnet with a
+   *   route through this neighbour; a changed selection is announced as any other.
+   * - Metric only: a selected route that stays through this neighbour is re-announced when the cost moved
+   *   by more than bigMetricChange and a quarter of the cost last announced, at most once per
+   *   linkCostHoldMs: a link's smoothed RTT drifts and jitters, and every announcement goes to every
+   *   neighbour. A change held back is announced at a later IHU (it is measured against the last one).
+   * - IHUs come one per Hello; a neighbour sending more cannot make us scan the table more often.
+   */
+  private reactToLinkCost(st: NeighbourState): void {
+    const cost = this.cost(st);
+    const big = this.c.bigMetricChange;
+    const reselect = Math.abs(cost - st.selectedWithCost) > big;
+    const drift = Math.abs(cost - st.announcedWithCost);
+    const announce = drift > big && drift * 4 > st.announcedWithCost;
+    if (!reselect && !announce) return;
+    const now = this.clock.now();
+    const announceNow = announce && now - st.costAnnouncedAt >= this.c.linkCostHoldMs;
+    if (now - st.costReactionAt < st.neighbour.timers.helloIntervalMs / 2 || (!reselect && !announceNow)) {
+      this.stats.linkCostReactionsHeld++;
+      return;
+    }
+    this.log.debug({ neighbour: st.neighbour.label, from: st.selectedWithCost, to: cost }, 'link cost changed, re-running route selection');
+    this.stats.linkCostReactions++;
+    st.costReactionAt = now;
+    st.selectedWithCost = cost;
+    if (announceNow) {
+      st.announcedWithCost = cost;
+      st.costAnnouncedAt = now;
+    }
+    for (const s of [...this.table.values()]) {
+      const via = s.routes.find((r) => r.neighbour === st);
+      if (via === undefined) continue;
+      const current = selectedOf(s);
+      if (this.findBest(s) !== current) this.routeSelection(s);
+      else if (announceNow && current === via && via.metric !== METRIC_INFINITE) this.triggerUpdate(s.subnet, undefined);
+    }
   }
 
   private checkDead(st: NeighbourState): void {
@@ -633,6 +698,7 @@ export class Router {
     }
     const s: SubnetRoutes = { subnet, routes: [] };
     this.table.set(subnet.key, s);
+    this.tableEpoch++;
     const n = this.prefixLenCount.get(subnet.len) ?? 0;
     this.prefixLenCount.set(subnet.len, n + 1);
     if (n === 0) this.prefixLens = [...this.prefixLenCount.keys()].sort((a, b) => b - a);
@@ -642,6 +708,7 @@ export class Router {
   private dropSubnet(s: SubnetRoutes): void {
     if (this.table.get(s.subnet.key) !== s) return;
     this.table.delete(s.subnet.key);
+    this.tableEpoch++;
     const n = (this.prefixLenCount.get(s.subnet.len) ?? 1) - 1;
     if (n <= 0) {
       this.prefixLenCount.delete(s.subnet.len);
@@ -941,11 +1008,21 @@ export class Router {
   // For the data plane
 
   private lpm(ip: Uint8Array): SubnetRoutes | undefined {
-    for (const len of this.prefixLens) {
-      const s = this.table.get(keyOfIp(ip, len));
-      if (s !== undefined) return s;
+    const last = this.lpmIp;
+    if (this.lpmEpoch === this.tableEpoch) {
+      let i = 0;
+      while (i < 16 && last[i] === ip[i]) i++;
+      if (i === 16) return this.lpmHit;
     }
-    return undefined;
+    let hit: SubnetRoutes | undefined;
+    for (const len of this.prefixLens) {
+      hit = this.table.get(keyOfIp(ip, len));
+      if (hit !== undefined) break;
+    }
+    for (let i = 0; i < 16; i++) last[i] = ip[i];
+    this.lpmHit = hit;
+    this.lpmEpoch = this.tableEpoch;
+    return hit;
   }
 
   /** Where packets for `ip` go, without side effects. */

@@ -18,6 +18,13 @@ export interface NeighbourState {
   lastIhuAt: number;
   /** Smoothed Hello→IHU round trip in ms (starts high, see RouterConstants.initialRttMs). */
   smoothedRttMs: number;
+  /** The link cost routes through this neighbour were last selected with (see Router.reactToLinkCost). */
+  selectedWithCost: number;
+  /** The link cost in the metrics last announced for routes through this neighbour. */
+  announcedWithCost: number;
+  /** When a link-cost change last re-ran selection, and last re-announced metrics. */
+  costReactionAt: number;
+  costAnnouncedAt: number;
   timers: Timer[];
 }
 

@@ -79,7 +79,8 @@ test('random and invalid input to every Hypha route: no 5xx, errors in words, su
       let status: number;
       let type: string;
       let text: string;
-      if (streams && x.method === 'GET') {
+      // A {key} segment of "_events" lands on the event stream's own route, which never ends either.
+      if (x.method === 'GET' && (streams || path.endsWith('/state/_events'))) {
         // A real request that is dropped once the answer starts: an open stream is a success.
         const ac = new AbortController();
         const res = await fetch(`http://${n.apiAddr}${url}`, { headers, signal: ac.signal });
@@ -101,7 +102,7 @@ test('random and invalid input to every Hypha route: no 5xx, errors in words, su
       }
       if (status === 200 && x.method === r.method && x.method !== 'HEAD') {
         successes++;
-        if (streams) {
+        if (streams || type.startsWith('text/event-stream')) {
           assert.match(type, /^text\/event-stream/, what);
         } else {
           const schema = r.op.responses['200']?.content?.['application/json']?.schema;

@@ -115,7 +115,7 @@ test('metrics are off by default, and a metrics address in use stops the node fr
   assert.equal(a.node.part<MetricsPart>('metrics')!.server, undefined);
   const busy = await startApiNode(t, base, 'b', { metrics_api_address: '127.0.0.1:0' });
   const taken = busy.node.part<MetricsPart>('metrics')!.server!.address!;
-  await assert.rejects(startApiNode(t, base, 'c', { metrics_api_address: taken }), /metrics failed to start: cannot listen for metrics on 127\.0\.0\.1:\d+: the address is in use; choose another --metrics-api-address/);
+  await assert.rejects(startApiNode(t, base, 'c', { metrics_api_address: taken }), /metrics failed to start: cannot listen for metrics on 127\.0\.0\.1:\d+: the address is in use \(another node running\?\); choose another --metrics-api-address/);
 });
 
 test('link totals stay monotonic when links close', () => {

@@ -57,7 +57,7 @@ test('a config file problem exits 2 naming the file and the key', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'hypha-cli-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'config.toml'), '[network]\nlisten = "0.0.0.0:4000"\nmax_peer = 3\n');
-  const r = await hypha(['run', '--data-dir', dir]);
+  const r = await hyphaInProcess(['run', '--data-dir', dir]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /invalid configuration \(.*config\.toml\): 1 problem\n {2}network\.max_peer: unknown key \(did you mean network\.max_peers\?\)/);
 });

@@ -7,21 +7,31 @@ import fc from 'fast-check';
 import { parsePublicKeyHex } from '../../src/cli/inspect.ts';
 import { overlayAddressText } from '../../src/identity/address.ts';
 import { fromHex } from '../../src/base/bytes.ts';
-import { hypha } from './helpers.ts';
+import { hypha, hyphaInProcess } from './helpers.ts';
 import addresses from '../fixtures/mycelium-addresses.json' with { type: 'json' };
 import identities from '../fixtures/micelio-identities.json' with { type: 'json' };
 
 test('hypha inspect PUBKEY prints the Mycelium address vectors, as text and as JSON', async () => {
-  const runs = addresses.map(async (v) => {
-    const text = await hypha(['inspect', v.publicKey]);
+  for (const v of addresses) {
+    const text = await hyphaInProcess(['inspect', v.publicKey]);
     assert.equal(text.code, 0, text.stderr);
     assert.equal(text.stdout, `Public key: ${v.publicKey}\nAddress: ${v.address}\n`);
-    const json = await hypha(['inspect', '--json', v.publicKey.toUpperCase()]);
+    const json = await hyphaInProcess(['inspect', '--json', v.publicKey.toUpperCase()]);
     assert.equal(json.code, 0, json.stderr);
     // serde_json's pretty printer: two-space indent, keys in this order; the key comes back lowercase.
     assert.equal(json.stdout, `{\n  "publicKey": "${v.publicKey}",\n  "address": "${v.address}"\n}\n`);
-  });
-  await Promise.all(runs);
+  }
+});
+
+test('the real binary: inspect prints to stdout and exits 0, a bad key exits 2 with the reason on stderr', async () => {
+  const v = addresses[0];
+  const [good, bad] = await Promise.all([hypha(['inspect', v.publicKey]), hypha(['inspect', 'zz'])]);
+  assert.equal(good.code, 0, good.stderr);
+  assert.equal(good.stdout, `Public key: ${v.publicKey}\nAddress: ${v.address}\n`);
+  assert.equal(good.stderr, '');
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stdout, '');
+  assert.match(bad.stderr, /^hypha inspect: invalid public key "zz": "z" at position 1 is not a hex digit/);
 });
 
 test('a malformed key is exit code 2 with the reason', async () => {
@@ -31,13 +41,13 @@ test('a malformed key is exit code 2 with the reason', async () => {
     ['0xa47c1d6f2a15b2c670d3a88fbe0aeb301ced12f7bcb4c8e3aa877b20f8559c02', /"x" at position 2 is not a hex digit/],
     ['zz', /"z" at position 1 is not a hex digit/],
   ];
-  await Promise.all(cases.map(async ([key, want]) => {
-    const r = await hypha(['inspect', key]);
+  for (const [key, want] of cases) {
+    const r = await hyphaInProcess(['inspect', key]);
     assert.equal(r.code, 2, key);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, want);
     assert.match(r.stderr, /^hypha inspect: invalid public key/);
-  }));
+  }
 });
 
 test("hypha inspect without a key shows the node's own identity from --data-dir", async (t) => {
@@ -47,7 +57,7 @@ test("hypha inspect without a key shows the node's own identity from --data-dir"
   await mkdir(join(base, 'identity'), { recursive: true });
   await writeFile(join(base, 'identity', 'node.key'), v.nodeKey, { mode: 0o600 });
   const address = overlayAddressText(fromHex(v.x25519Public)!);
-  const text = await hypha(['inspect', '--data-dir', base]);
+  const text = await hyphaInProcess(['inspect', '--data-dir', base]);
   assert.equal(text.code, 0, text.stderr);
   assert.equal(text.stdout, [
     `Public key: ${v.x25519Public}`,
@@ -56,7 +66,7 @@ test("hypha inspect without a key shows the node's own identity from --data-dir"
     `Ed25519 public key: ${v.ed25519Public}`,
     '',
   ].join('\n'));
-  const json = await hypha(['inspect', '--json'], { env: { HYPHA_DATA_DIR: base } });
+  const json = await hyphaInProcess(['inspect', '--json'], { HYPHA_DATA_DIR: base });
   assert.equal(json.code, 0, json.stderr);
   assert.deepEqual(JSON.parse(json.stdout), { publicKey: v.x25519Public, address, nodeId: v.nodeId, ed25519PublicKey: v.ed25519Public });
   assert.match(json.stdout, /^{\n {2}"publicKey"/);
@@ -65,7 +75,7 @@ test("hypha inspect without a key shows the node's own identity from --data-dir"
 test('inspect without an identity fails (exit 1) and says how to create one, creating nothing', async (t) => {
   const base = await mkdtemp(join(tmpdir(), 'hypha-inspect-'));
   t.after(() => rm(base, { recursive: true, force: true }));
-  const r = await hypha(['inspect', '--data-dir', join(base, 'none')]);
+  const r = await hyphaInProcess(['inspect', '--data-dir', join(base, 'none')]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /no node identity in .*none\/identity .*run the node once \(hypha run --data-dir .*none\)/);
 });

@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net, { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hypha, spawnHypha, type Running } from './helpers.ts';
+import { hypha, hyphaInProcess, spawnHypha, type Running } from './helpers.ts';
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -98,7 +98,10 @@ test('three hypha processes in a line: messages from end to end through the HTTP
     await until(async () => (await state(from, (w.json as { id: string }).id)) === 'received', `${from.name} reaches ${to.name} through B`, 120_000);
     assert.equal((await http(to, 'GET', `/messages?topic=${encodeURIComponent(b64('warm-up'))}`)).status, 200);
   }
+  // The real binary for the transfers and --raw (exit codes, a payload flushed to a pipe); the short
+  // exchanges run the same CLI in this process.
   const cli = (...args: string[]) => hypha(['message', ...args], { timeoutMs: 180_000 });
+  const cliHere = (...args: string[]) => hyphaInProcess(['message', ...args]);
 
   await t.test('1 KiB, 1 MiB and 16 MiB through the HTTP API arrive intact; the status goes pending/sending → received → read', async () => {
     for (const size of [1024, 1 << 20, 16 << 20]) {
@@ -160,21 +163,21 @@ test('three hypha processes in a line: messages from end to end through the HTTP
     assert.ok(raw.stdout === `${text}\n`);
 
     // Topic filter: the message on "y" is taken by a receive for "y" although "x" came first.
-    assert.equal((await cli('send', '--api-addr', a.api, c.ip, 'on x', '-t', 'x')).code, 0);
-    assert.equal((await cli('send', '--api-addr', a.api, c.ip, 'on y', '-t', 'y')).code, 0);
-    const y = await cli('receive', '--api-addr', c.api, '--timeout', '60', '-t', 'y');
+    assert.equal((await cliHere('send', '--api-addr', a.api, c.ip, 'on x', '-t', 'x')).code, 0);
+    assert.equal((await cliHere('send', '--api-addr', a.api, c.ip, 'on y', '-t', 'y')).code, 0);
+    const y = await cliHere('receive', '--api-addr', c.api, '--timeout', '60', '-t', 'y');
     assert.match(y.stdout, /\nTopic: y\nPayload \(4 bytes\):\non y\n$/);
-    const x = await cli('receive', '--api-addr', c.api, '--timeout', '60', '-t', 'x', '--raw');
+    const x = await cliHere('receive', '--api-addr', c.api, '--timeout', '60', '-t', 'x', '--raw');
     assert.equal(x.stdout, 'on x\n');
   });
 
   await t.test('the reply flow: send --wait on A prints what C answered with send --reply-to', async () => {
-    const asking = cli('send', '--api-addr', a.api, c.ip, 'are you there?', '--wait', '--timeout', '120');
-    const q = await cli('receive', '--api-addr', c.api, '--timeout', '60', '--json');
+    const asking = cliHere('send', '--api-addr', a.api, c.ip, 'are you there?', '--wait', '--timeout', '120');
+    const q = await cliHere('receive', '--api-addr', c.api, '--timeout', '60', '--json');
     assert.equal(q.code, 0, q.stderr);
     const { id, srcIp, payload } = JSON.parse(q.stdout) as { id: string; srcIp: string; payload: string };
     assert.deepEqual([srcIp, payload], [a.ip, 'are you there?']);
-    const replied = await cli('send', '--api-addr', c.api, srcIp, 'yes, here', '--reply-to', id);
+    const replied = await cliHere('send', '--api-addr', c.api, srcIp, 'yes, here', '--reply-to', id);
     assert.equal(replied.code, 0, replied.stderr);
     const answer = await asking;
     assert.equal(answer.code, 0, answer.stderr);

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { fromHex, toHex } from '../../src/base/bytes.ts';
-import { E2ECipher, e2eKey, e2eSecret, fixedNonce, open, USER_DATA_MESSAGE, E2E_OVERHEAD_BYTES } from '../../src/crypto/e2e.ts';
+import { defaultAeadBackend } from '../../src/crypto/aead.ts';
+import { E2ECipher, e2eKey, e2eSecret, fixedNonce, open, openInPlace, USER_DATA_MESSAGE, E2E_OVERHEAD_BYTES } from '../../src/crypto/e2e.ts';
 import V from '../fixtures/mycelium-protocol-vectors.json' with { type: 'json' };
 
 const hex = (s: string): Uint8Array => fromHex(s)!;
@@ -12,18 +13,25 @@ test('the shared secret of Alice and Bob is the AES key of the vectors, from bot
   assert.equal(toHex(e2eSecret(hex(V.keys.bobPrivate), hex(V.keys.alicePublic))), V.keys.sharedSecret);
 });
 
-test('sealing the Appendix A message INIT with the fixed nonce gives the vector raw data', () => {
-  const E = V.frames.encryptedData;
-  const c = new E2ECipher(fixedNonce(hex(E.nonce)));
-  const plaintext = hex(E.plaintext);
-  assert.deepEqual([...plaintext.subarray(0, 4)], [1, USER_DATA_MESSAGE, 0, 0]);
-  const raw = c.seal(e2eKey(hex(V.keys.sharedSecret)), USER_DATA_MESSAGE, plaintext.subarray(4));
-  assert.equal(toHex(raw), E.rawData);
-  const o = open(e2eKey(hex(V.keys.sharedSecret)), hex(E.rawData));
-  assert.ok(o.ok);
-  assert.equal(o.value.type, USER_DATA_MESSAGE);
-  assert.equal(toHex(o.value.payload), V.messages.init.hex);
-});
+for (const backend of defaultAeadBackend() === 'native' ? (['native', 'node'] as const) : (['node'] as const)) {
+  test(`sealing the Appendix A message INIT with the fixed nonce gives the vector raw data (${backend} backend)`, () => {
+    const E = V.frames.encryptedData;
+    const c = new E2ECipher(fixedNonce(hex(E.nonce)));
+    const plaintext = hex(E.plaintext);
+    assert.deepEqual([...plaintext.subarray(0, 4)], [1, USER_DATA_MESSAGE, 0, 0]);
+    const raw = c.seal(e2eKey(hex(V.keys.sharedSecret), backend), USER_DATA_MESSAGE, plaintext.subarray(4));
+    assert.equal(toHex(raw), E.rawData);
+    const o = open(e2eKey(hex(V.keys.sharedSecret), backend), hex(E.rawData));
+    assert.ok(o.ok);
+    assert.equal(o.value.type, USER_DATA_MESSAGE);
+    assert.equal(toHex(o.value.payload), V.messages.init.hex);
+    const blob = hex(E.rawData);
+    const p = openInPlace(e2eKey(hex(V.keys.sharedSecret), backend), blob);
+    assert.ok(p.ok);
+    assert.equal(toHex(p.value.payload), V.messages.init.hex);
+    assert.equal(p.value.payload.buffer, blob.buffer, 'openInPlace returns a view of the blob');
+  });
+}
 
 test('sealInto writes at an offset and random nonces differ per packet', () => {
   const key = e2eKey(hex(V.keys.sharedSecret));
@@ -57,7 +65,8 @@ test('tampering, truncation, a wrong key and a wrong inner version are refused',
   assert.equal(open(key, sealed).ok, false);
 });
 
-test('property: open never throws on random blobs', () => {
+test('property: open and openInPlace never throw on random blobs', () => {
   const key = e2eKey(hex(V.keys.sharedSecret));
   fc.assert(fc.property(fc.uint8Array({ maxLength: 100 }), (b) => void open(key, b)), { numRuns: 1000 });
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 100 }), (b) => void openInPlace(key, b)), { numRuns: 1000 });
 });

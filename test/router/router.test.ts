@@ -291,3 +291,29 @@ test('timers are per neighbour: a neighbour with a fast profile is found dead in
   assert.equal(u.intervalCs, 3_000, 'Updates advertise the neighbour profile interval');
   router.stop();
 });
+
+test('lookups follow the table as subnets come and go, also for the destination looked up last', async () => {
+  const { clock, router } = setup();
+  const a = new FakeNeighbour('a');
+  router.addNeighbour(a);
+  const o = origin();
+  const p = origin();
+  // A miss, looked up again and again (the last match is remembered), then the subnet arrives.
+  for (let i = 0; i < 3; i++) assert.equal(router.lookup(o.address).kind, 'unknown');
+  router.receiveTlv(a, update(o, 50));
+  assert.equal(router.lookup(o.address).kind, 'selected');
+  router.receiveTlv(a, update(p, 50));
+  // Alternating destinations each find their own subnet.
+  for (let i = 0; i < 3; i++) {
+    const lo = router.lookup(o.address);
+    const lp = router.lookup(p.address);
+    assert.ok(lo.kind === 'selected' && lo.subnet.key === o.subnet.key);
+    assert.ok(lp.kind === 'selected' && lp.subnet.key === p.subnet.key);
+  }
+  // The route is lost, then forgotten after the hold time: the remembered match must go with it.
+  router.removeNeighbour(a, 'link closed');
+  assert.notEqual(router.lookup(o.address).kind, 'selected');
+  await clock.advance(7_000);
+  assert.equal(router.lookup(o.address).kind, 'unknown');
+  router.stop();
+});

@@ -1,5 +1,6 @@
 // Five real `hypha run` processes on loopback, driven with the `hypha state` CLI as a user would (each
-// command its own process, talking to a node's HTTP API): a `state set` on one node is visible through
+// command its own process, talking to a node's HTTP API; the polls that wait for replication run the same
+// CLI in this process, which shows the same and spawns no process per poll): a `state set` on one node is visible through
 // `state get` on all; a node killed with SIGKILL restarts with its state intact and re-verified; a
 // controller's desired state for tag EU is reported (observed) by exactly the EU nodes.
 // (test/state/processes.test.ts drives the same mesh over the SSH partyline.)
@@ -8,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempBase } from '../helpers/hypha-nodes.ts';
-import { hypha, spawnHypha, type Finished, type Running } from '../cli/helpers.ts';
+import { hypha, hyphaInProcess, spawnHypha, type Finished, type Running } from '../cli/helpers.ts';
 
 interface Proc {
   dir: string;
@@ -44,6 +45,11 @@ function state(p: Proc, ...args: string[]): Promise<Finished> {
   return hypha(['state', ...args, '--api-addr', p.api], { timeoutMs: 30_000 });
 }
 
+/** The same command run in this process, for polls. */
+function poll(p: Proc, ...args: string[]): Promise<Finished> {
+  return hyphaInProcess(['state', ...args, '--api-addr', p.api]);
+}
+
 async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const start = Date.now();
   while (!(await check())) {
@@ -74,7 +80,7 @@ test('five processes through the CLI: set on one, get on all; kill -9 and restar
   assert.match(set.stdout, new RegExp(`^Set ${n2.slice(0, 12)}/color = blue \\(ts=\\d+\\)\\n$`));
   // … is visible through `state get` on every node.
   for (const p of procs) {
-    await eventually(`node ${p.nodeId.slice(0, 6)} has color`, async () => (await state(p, 'get', `${n2}/color`, '--value')).stdout === 'blue\n');
+    await eventually(`node ${p.nodeId.slice(0, 6)} has color`, async () => (await poll(p, 'get', `${n2}/color`, '--value')).stdout === 'blue\n');
   }
 
   // kill -9 node 2 and start it again on the same data dir: its state is intact, and was verified on load.
@@ -92,14 +98,14 @@ test('five processes through the CLI: set on one, get on all; kill -9 and restar
   assert.deepEqual(own.map((i) => i.subkey), ['_tags', 'color', 'size']);
   // It rejoins: a write after the restart reaches the others.
   assert.equal((await state(again, 'set', 'color', 'green')).code, 0);
-  await eventually('node 4 sees the write made after the restart', async () => (await state(procs[4], 'get', `${n2}/color`, '--value')).stdout === 'green\n');
+  await eventually('node 4 sees the write made after the restart', async () => (await poll(procs[4], 'get', `${n2}/color`, '--value')).stdout === 'green\n');
 
   // Desired state: the controller addresses tag EU; nodes 1 and 2 report it as observed, 3 and 4 do not.
   const pub = await state(procs[0], 'set', 'desired/EU/motd', 'hello EU');
   assert.equal(pub.code, 0, pub.stderr);
   for (const p of procs.slice(1, 3)) {
     await eventually(`EU node ${p.nodeId.slice(0, 6)} observes motd`, async () => {
-      const r = await state(procs[0], 'get', `${p.nodeId}/observed/motd`, '--value');
+      const r = await poll(procs[0], 'get', `${p.nodeId}/observed/motd`, '--value');
       return r.code === 0 && (JSON.parse(r.stdout) as { value?: string }).value === 'hello EU';
     });
   }

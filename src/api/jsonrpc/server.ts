@@ -2,11 +2,11 @@
 // request (or a batch) POSTed to any path, or sent as a text message on a WebSocket to any path. Every call
 // runs on its own, so a popMessage waiting for a message holds up nothing, on its connection or elsewhere.
 // With an API token (--api-token-file) every request, and every WebSocket upgrade, must carry it.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../base/log.ts';
+import { addressText, listenHttp, sameToken } from '../listen.ts';
 import { API_MODULES } from '../modules.ts';
 import { MAX_MESSAGE_BODY_BYTES } from '../message-json.ts';
 import type { ApiModule, JsonSchema } from '../route.ts';
@@ -39,10 +39,6 @@ export interface JsonRpcServerOptions {
   modules?: readonly ApiModule[];
 }
 
-function sameToken(a: string, b: string): boolean {
-  const h = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(h(a), h(b));
-}
 
 function rpcErrorText(code: number, message: string): string {
   return JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } });
@@ -208,23 +204,7 @@ export class JsonRpcServer {
   /** Binds the address; rejects with a message that says what to change if it cannot. */
   async listen(): Promise<AddressInfo> {
     const { host, port } = this.opts;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        this.server.once('error', reject);
-        this.server.listen(port, host, () => {
-          this.server.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-      const why = code === 'EADDRINUSE' ? 'the address is in use (another node running?)'
-        : code === 'EADDRNOTAVAIL' ? 'no interface has this address'
-          : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
-            : (e as Error).message;
-      throw new Error(`cannot listen for JSON-RPC on ${where}: ${why}; choose another --jsonrpc-addr, or "" to turn JSON-RPC off`, { cause: e });
-    }
+    await listenHttp(this.server, host, port, { what: 'JSON-RPC', flag: '--jsonrpc-addr', off: 'JSON-RPC' });
     this.bound = this.server.address() as AddressInfo;
     this.log.info({ url: this.url, auth: this.opts.token === undefined ? 'none' : 'bearer token' }, 'JSON-RPC listening');
     return this.bound;
@@ -232,9 +212,7 @@ export class JsonRpcServer {
 
   /** "127.0.0.1:8990" once listening. */
   get address(): string | undefined {
-    const b = this.bound;
-    if (b === undefined) return undefined;
-    return b.family === 'IPv6' || b.address.includes(':') ? `[${b.address}]:${b.port}` : `${b.address}:${b.port}`;
+    return addressText(this.bound);
   }
 
   get url(): string | undefined {

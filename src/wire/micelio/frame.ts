@@ -90,13 +90,25 @@ export class FrameReader {
   }
 
   /**
-   * Feeds a chunk; calls `onFrame` for each completed payload (a fresh buffer the callee owns) and
-   * returns the first error, after which nothing more is delivered.
+   * Feeds a chunk, which the caller gives up; calls `onFrame` for each completed payload, which the callee
+   * owns: a view of the chunk when the frame lies wholly inside it (no copy), else a fresh buffer. Returns
+   * the first error, after which nothing more is delivered.
    */
   push(chunk: Uint8Array, onFrame: (payload: Uint8Array) => void): Result<void, FrameError> {
     if (this.failure) return { ok: false, error: this.failure };
     let i = 0;
     while (i < chunk.length) {
+      if (this.payload === undefined && this.headerFill === 0 && chunk.length - i >= FRAME_HEADER_BYTES) {
+        // A bad header falls through to the path below, which reports it.
+        const len = parseFrameHeader(chunk, i);
+        const end = len.ok ? i + FRAME_HEADER_BYTES + len.value : Infinity;
+        if (end <= chunk.length) {
+          const payload = chunk.subarray(i + FRAME_HEADER_BYTES, end);
+          i = end;
+          onFrame(payload);
+          continue;
+        }
+      }
       if (this.payload === undefined) {
         const n = Math.min(FRAME_HEADER_BYTES - this.headerFill, chunk.length - i);
         this.header.set(chunk.subarray(i, i + n), this.headerFill);

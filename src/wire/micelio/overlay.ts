@@ -11,6 +11,8 @@
 // A receiver takes the canonical form on a fast path without a protobuf decode; anything else (extra
 // fields, another order) is decoded as an ordinary envelope and only msg_type and payload are read.
 
+import { allocUnsafeBytes } from '../../base/bytes.ts';
+
 /** One Babel control packet (4-byte Mycelium packet header, Babel header, one TLV). */
 export const OVERLAY_CONTROL_MSG_TYPE = 90;
 /** One Mycelium data packet (4-byte packet header, 36-byte data header, E2E-encrypted raw data). */
@@ -46,7 +48,8 @@ export function encodeOverlayEnvelope(msgType: OverlayMsgType, packet: Uint8Arra
     throw new RangeError(`overlay packet of ${packet.length} bytes exceeds ${MAX_OVERLAY_PACKET_BYTES}`);
   }
   const lenBytes = varintBytes(packet.length);
-  const out = new Uint8Array(FIXED_PREFIX_BYTES + lenBytes + packet.length);
+  // Every byte is written below: unzeroed pool memory costs far less per data packet than a fresh ArrayBuffer.
+  const out = allocUnsafeBytes(FIXED_PREFIX_BYTES + lenBytes + packet.length);
   out[0] = TAG_HOP_COUNT;
   out[1] = 1;
   out[2] = TAG_MSG_TYPE;

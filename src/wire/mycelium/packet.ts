@@ -79,8 +79,8 @@ export function writeDataFrameHeader(out: Uint8Array, rawLength: number, hopLimi
   out[o + 5] = rawLength >>> 8;
   out[o + 6] = rawLength & 0xff;
   out[o + 7] = hopLimit & 0xff;
-  out.set(src.subarray(0, 16), o + SRC_OFFSET);
-  out.set(dst.subarray(0, 16), o + DST_OFFSET);
+  out.set(src.length === 16 ? src : src.subarray(0, 16), o + SRC_OFFSET);
+  out.set(dst.length === 16 ? dst : dst.subarray(0, 16), o + DST_OFFSET);
 }
 
 export function encodeDataFrame(p: DataPacket): Uint8Array {
