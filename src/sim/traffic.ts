@@ -39,16 +39,20 @@ export function kindIndex(kind: TrafficKind): number {
  */
 export function envelopeMsgType(b: Uint8Array): number {
   let i = 0;
+  let msgType = 0;
   while (i < b.length) {
     const [tag, t] = varint(b, i);
     if (t < 0) return -1;
     i = t;
     const field = tag >>> 3;
     const wire = tag & 7;
+    // A msg_type of another wire type is no envelope any of our encoders wrote: not classified.
+    if (field === 5 && wire !== 0) return -1;
     if (wire === 0) {
       const [v, next] = varint(b, i);
       if (next < 0) return -1;
-      if (field === 5) return v;
+      // Protobuf keeps the last of repeated scalar fields, and a uint32 keeps the varint's low 32 bits.
+      if (field === 5) msgType = low32(b, i);
       i = next;
     } else if (wire === 2) {
       const [len, next] = varint(b, i);
@@ -63,7 +67,18 @@ export function envelopeMsgType(b: Uint8Array): number {
     }
   }
   // Field 5 absent: proto3 leaves out a zero msg_type.
-  return i === b.length ? 0 : -1;
+  return i === b.length ? msgType : -1;
+}
+
+/** The low 32 bits of the (well-formed) varint at `start`. */
+function low32(b: Uint8Array, start: number): number {
+  let v = 0;
+  for (let k = 0; k < 5; k++) {
+    const byte = b[start + k];
+    v += (byte & 0x7f) * 2 ** (7 * k);
+    if ((byte & 0x80) === 0) break;
+  }
+  return v % 2 ** 32;
 }
 
 function varint(b: Uint8Array, start: number): [number, number] {

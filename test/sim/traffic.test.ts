@@ -72,3 +72,9 @@ test('classification: hello, keepalive, peer exchange, gossip, overlay types, My
   assert.equal(counters.totals()['mycelium-control'].messages, 2);
   assert.equal(Object.keys(counters.totals()).length, TRAFFIC_KINDS.length);
 });
+
+test('envelopeMsgType reads protobuf as the decoder does: the last msg_type wins, a uint32 keeps its low bits', () => {
+  assert.equal(envelopeMsgType(Uint8Array.from([40, 0, 40, 1])), 1);
+  // msg_type = 2^32 + 3 as a 5-byte varint: the decoder keeps 3.
+  assert.equal(envelopeMsgType(Uint8Array.from([40, 0x83, 0x80, 0x80, 0x80, 0x10])), 3);
+});
