@@ -49,7 +49,7 @@ export function envelopeMsgType(b: Uint8Array): number {
     // A msg_type of another wire type is no envelope any of our encoders wrote: not classified.
     if (field === 5 && wire !== 0) return -1;
     if (wire === 0) {
-      const [v, next] = varint(b, i);
+      const [, next] = varint(b, i);
       if (next < 0) return -1;
       // Protobuf keeps the last of repeated scalar fields, and a uint32 keeps the varint's low 32 bits.
       if (field === 5) msgType = low32(b, i);
