@@ -29,6 +29,19 @@ export const DEFAULT_HELLO_TIMEOUT_MS = 10_000;
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 20_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 export const DEFAULT_EXCHANGE_INTERVAL_MS = 30_000;
+/**
+ * After the full list a peer gets on connect, the periodic exchange to it carries only entries new to
+ * it or changed since we last sent them; every this long it gets the full list again, so an entry it
+ * dropped (its table was full, say) while ours did not change still reaches it in the end.
+ */
+export const DEFAULT_FULL_EXCHANGE_INTERVAL_MS = 6 * 3600_000;
+/**
+ * An entry whose only change is a later last_seen is re-sent once it has advanced this much since we
+ * last sent it. last_seen ages records out after peer_ttl (7 days) and orders them when a table is
+ * full; a copy up to an hour behind per hop is nothing against a week, and discovery never reads it.
+ * Re-sending every advance (each connected peer's last_seen moves every exchange) would be a full list.
+ */
+export const PX_RESEND_LAST_SEEN_ADVANCE_S = 3600;
 export const DEFAULT_DISCOVERY_INTERVAL_MS = 10_000;
 export const DEFAULT_MAX_DIALS_PER_TICK = 3;
 export const DEFAULT_DIAL_JITTER_MS = 2_000;
@@ -71,6 +84,8 @@ export interface PeerManagerOptions {
   keepaliveIntervalMs?: number;
   idleTimeoutMs?: number;
   exchangeIntervalMs?: number;
+  /** How often each peer gets the full peer list again rather than the changes (default 6 h). */
+  fullExchangeIntervalMs?: number;
   discoveryIntervalMs?: number;
   maxDialsPerTick?: number;
   dialJitterMs?: number;
@@ -158,6 +173,9 @@ export interface PeerManagerStats {
   overlayUnhandled: number;
   peerExchangesReceived: number;
   peerExchangesDeduped: number;
+  /** PeerExchanges sent, and the entries they carried (a periodic exchange carries only changes). */
+  peerExchangesSent: number;
+  peerExchangeEntriesSent: number;
   peersEvictedFull: number;
   peersEvictedExpired: number;
 }
@@ -183,6 +201,7 @@ function resolve(o: PeerManagerOptions): Resolved {
     keepaliveIntervalMs: o.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS,
     idleTimeoutMs: o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
     exchangeIntervalMs: o.exchangeIntervalMs || DEFAULT_EXCHANGE_INTERVAL_MS,
+    fullExchangeIntervalMs: o.fullExchangeIntervalMs || DEFAULT_FULL_EXCHANGE_INTERVAL_MS,
     discoveryIntervalMs: o.discoveryIntervalMs || DEFAULT_DISCOVERY_INTERVAL_MS,
     maxDialsPerTick: o.maxDialsPerTick ?? DEFAULT_MAX_DIALS_PER_TICK,
     dialJitterMs: o.dialJitterMs ?? DEFAULT_DIAL_JITTER_MS,
@@ -229,6 +248,13 @@ class Peer implements PeerHandle {
   readonly linkId: number;
   readonly link: Link;
   readonly pxSeen: BoundedMap<string, number>;
+  /**
+   * What our peer exchanges told this peer, by node id: the address and last_seen (unix s) last sent.
+   * Pruned to the entries we may still send it, so no larger than the peer table (+ self).
+   */
+  readonly pxSent = new Map<string, { addr: string; lastSeenS: number }>();
+  /** When this peer last got the full list (clock ms); -Infinity = never. */
+  pxFullAtMs = -Infinity;
   keepalive: Timer | undefined;
   connected = true;
   /** Set when we close the link ourselves, so the disconnect is logged at the right level. */
@@ -308,6 +334,8 @@ export class PeerManager {
     overlayUnhandled: 0,
     peerExchangesReceived: 0,
     peerExchangesDeduped: 0,
+    peerExchangesSent: 0,
+    peerExchangeEntriesSent: 0,
   };
 
   constructor(opts: PeerManagerOptions) {
@@ -652,6 +680,7 @@ export class PeerManager {
     if (!peer.connected) return;
     peer.connected = false;
     peer.keepalive?.cancel();
+    peer.pxSent.clear();
     if (this.connected.get(peer.nodeId) === peer) this.connected.delete(peer.nodeId);
     const level = peer.closeLevel ?? (isOrderlyClose(reason) ? 'info' : 'warn');
     this.log[level]({ peer: short(peer.nodeId), remote: peer.remoteAddress, reason, peers: this.connected.size }, 'peer disconnected');
@@ -717,12 +746,42 @@ export class PeerManager {
     });
   }
 
+  /**
+   * Sends `peer` the entries it has not had from us: on connect and every fullExchangeIntervalMs the
+   * whole list, otherwise those that are new to it, have a new address, or whose last_seen advanced
+   * by PX_RESEND_LAST_SEEN_ADVANCE_S since we sent them. Nothing to send → nothing is sent (the
+   * keepalive keeps the link alive). At most maxExchangeEntries per message; the rest go next time.
+   */
   private sendPeerExchange(peer: Peer): void {
-    const list = this.table.exchangeList(peer.nodeId, this.selfInfo(), this.o.maxExchangeEntries);
+    const now = this.clock.now();
+    if (now - peer.pxFullAtMs >= this.o.fullExchangeIntervalMs) {
+      peer.pxSent.clear();
+      peer.pxFullAtMs = now;
+    }
+    const candidates = this.table.exchangeCandidates(peer.nodeId, this.selfInfo());
+    const list: PeerInfo[] = [];
+    for (const info of candidates) {
+      if (list.length >= this.o.maxExchangeEntries) break;
+      const sent = peer.pxSent.get(info.nodeId);
+      if (sent && sent.addr === info.addr && Number(info.lastSeen) - sent.lastSeenS < PX_RESEND_LAST_SEEN_ADVANCE_S) continue;
+      list.push(info);
+    }
+    // Forget entries we would no longer send (evicted, unreachable): the record stays within the table's size.
+    if (peer.pxSent.size > 0) {
+      const live = new Set(candidates.map((c) => c.nodeId));
+      for (const id of peer.pxSent.keys()) if (!live.has(id)) peer.pxSent.delete(id);
+    }
     if (list.length === 0) return;
     const payload = encodeMessage(PeerExchangeSchema, create(PeerExchangeSchema, { peers: list }));
     const env = newEnvelope({ msgType: MsgType.PeerExchange, payload, senderId: this.nodeId, signingKey: this.id.signingKey });
-    if (!peer.send(encodeEnvelope(env))) this.log.warn({ peer: short(peer.nodeId), reason: 'send buffer full' }, 'peer exchange dropped');
+    if (!peer.send(encodeEnvelope(env))) {
+      // Not recorded as sent: the same entries are tried again at the next exchange.
+      this.log.warn({ peer: short(peer.nodeId), reason: 'send buffer full' }, 'peer exchange dropped');
+      return;
+    }
+    this.counters.peerExchangesSent++;
+    this.counters.peerExchangeEntriesSent += list.length;
+    for (const info of list) peer.pxSent.set(info.nodeId, { addr: info.addr, lastSeenS: Number(info.lastSeen) });
   }
 
   private onPeerExchange(peer: Peer, env: Envelope): void {

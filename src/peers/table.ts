@@ -217,6 +217,11 @@ export class PeerTable {
    * Micelio sends everything; Hypha sends the `max` most recently seen.
    */
   exchangeList(recipient: string, self: PeerInfo | undefined, max: number): PeerInfo[] {
+    return this.exchangeCandidates(recipient, self).slice(0, Math.max(0, max));
+  }
+
+  /** Every entry `exchangeList` may send to `recipient`, uncapped, self first, then newest first. */
+  exchangeCandidates(recipient: string, self: PeerInfo | undefined): PeerInfo[] {
     const out: PeerInfo[] = [];
     if (self) out.push(self);
     const rest: PeerRecord[] = [];
@@ -228,7 +233,6 @@ export class PeerTable {
     }
     rest.sort((a, b) => b.lastSeen - a.lastSeen);
     for (const r of rest) {
-      if (out.length >= max) break;
       out.push(create(PeerInfoSchema, { nodeId: r.nodeId, addr: r.addr, reachable: true, ed25519Pubkey: fromHex(r.publicKey)!, lastSeen: BigInt(r.lastSeen) }));
     }
     return out;
