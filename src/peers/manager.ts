@@ -18,7 +18,9 @@ import { encodeOverlayEnvelope, isOverlayMsgType, peekOverlayEnvelope, type Over
 import { Emitter } from './events.ts';
 import { buildHello, verifyHello, type VerifiedHello } from './hello.ts';
 import { MemoryPeerStore, type PeerRecord, type PeerStore } from './store.ts';
-import { PeerTable } from './table.ts';
+import { PX_RESEND_LAST_SEEN_ADVANCE_S, PeerTable } from './table.ts';
+
+export { PX_RESEND_LAST_SEEN_ADVANCE_S };
 import { newEnvelope, verifyEnvelope } from '../crypto/envelope.ts';
 
 /** Every PeerHello `version` a Hypha node sends starts with this. */
@@ -35,13 +37,6 @@ export const DEFAULT_EXCHANGE_INTERVAL_MS = 30_000;
  * dropped (its table was full, say) while ours did not change still reaches it in the end.
  */
 export const DEFAULT_FULL_EXCHANGE_INTERVAL_MS = 6 * 3600_000;
-/**
- * An entry whose only change is a later last_seen is re-sent once it has advanced this much since we
- * last sent it. last_seen ages records out after peer_ttl (7 days) and orders them when a table is
- * full; a copy up to an hour behind per hop is nothing against a week, and discovery never reads it.
- * Re-sending every advance (each connected peer's last_seen moves every exchange) would be a full list.
- */
-export const PX_RESEND_LAST_SEEN_ADVANCE_S = 3600;
 export const DEFAULT_DISCOVERY_INTERVAL_MS = 10_000;
 export const DEFAULT_MAX_DIALS_PER_TICK = 3;
 export const DEFAULT_DIAL_JITTER_MS = 2_000;
@@ -248,11 +243,10 @@ class Peer implements PeerHandle {
   readonly linkId: number;
   readonly link: Link;
   readonly pxSeen: BoundedMap<string, number>;
-  /**
-   * What our peer exchanges told this peer, by node id: the address and last_seen (unix s) last sent.
-   * Pruned to the entries we may still send it, so no larger than the peer table (+ self).
-   */
-  readonly pxSent = new Map<string, { addr: string; lastSeenS: number }>();
+  /** What our exchanges told this peer: the table's change cursor they reached (see PeerTable.exchangeDelta). */
+  pxCursor = 0;
+  /** Our own entry as last sent to it (address, last_seen in unix s). */
+  pxSelf: { addr: string; lastSeenS: number } | undefined;
   /** When this peer last got the full list (clock ms); -Infinity = never. */
   pxFullAtMs = -Infinity;
   keepalive: Timer | undefined;
@@ -680,7 +674,6 @@ export class PeerManager {
     if (!peer.connected) return;
     peer.connected = false;
     peer.keepalive?.cancel();
-    peer.pxSent.clear();
     if (this.connected.get(peer.nodeId) === peer) this.connected.delete(peer.nodeId);
     const level = peer.closeLevel ?? (isOrderlyClose(reason) ? 'info' : 'warn');
     this.log[level]({ peer: short(peer.nodeId), remote: peer.remoteAddress, reason, peers: this.connected.size }, 'peer disconnected');
@@ -747,31 +740,34 @@ export class PeerManager {
   }
 
   /**
-   * Sends `peer` the entries it has not had from us: on connect and every fullExchangeIntervalMs the
-   * whole list, otherwise those that are new to it, have a new address, or whose last_seen advanced
-   * by PX_RESEND_LAST_SEEN_ADVANCE_S since we sent them. Nothing to send → nothing is sent (the
-   * keepalive keeps the link alive). At most maxExchangeEntries per message; the rest go next time.
+   * Sends `peer` what it has not had from us: on connect and every fullExchangeIntervalMs the whole
+   * list, otherwise the records that changed since its cursor (new, new address, or last_seen moved
+   * by PX_RESEND_LAST_SEEN_ADVANCE_S: see PeerTable). Nothing to send → nothing is sent. At most
+   * maxExchangeEntries per message; the rest go next time. Per peer this costs a few numbers, not a
+   * copy of the table.
    */
   private sendPeerExchange(peer: Peer): void {
     const now = this.clock.now();
-    if (now - peer.pxFullAtMs >= this.o.fullExchangeIntervalMs) {
-      peer.pxSent.clear();
-      peer.pxFullAtMs = now;
+    const self = this.selfInfo();
+    const full = now - peer.pxFullAtMs >= this.o.fullExchangeIntervalMs;
+    let list: PeerInfo[];
+    let upTo: number;
+    if (full) {
+      list = this.table.exchangeList(peer.nodeId, self, this.o.maxExchangeEntries);
+      upTo = this.table.changeCursor;
+    } else {
+      const sendSelf =
+        self !== undefined && (peer.pxSelf === undefined || peer.pxSelf.addr !== self.addr || Number(self.lastSeen) - peer.pxSelf.lastSeenS >= PX_RESEND_LAST_SEEN_ADVANCE_S);
+      const delta = this.table.exchangeDelta(peer.nodeId, peer.pxCursor, this.o.maxExchangeEntries - (sendSelf ? 1 : 0));
+      list = sendSelf ? [self, ...delta.entries] : delta.entries;
+      upTo = delta.upTo;
     }
-    const candidates = this.table.exchangeCandidates(peer.nodeId, this.selfInfo());
-    const list: PeerInfo[] = [];
-    for (const info of candidates) {
-      if (list.length >= this.o.maxExchangeEntries) break;
-      const sent = peer.pxSent.get(info.nodeId);
-      if (sent && sent.addr === info.addr && Number(info.lastSeen) - sent.lastSeenS < PX_RESEND_LAST_SEEN_ADVANCE_S) continue;
-      list.push(info);
+    if (list.length === 0) {
+      // Nothing this peer may be told changed: nothing is sent (the keepalive keeps the link alive).
+      peer.pxCursor = upTo;
+      if (full) peer.pxFullAtMs = now;
+      return;
     }
-    // Forget entries we would no longer send (evicted, unreachable): the record stays within the table's size.
-    if (peer.pxSent.size > 0) {
-      const live = new Set(candidates.map((c) => c.nodeId));
-      for (const id of peer.pxSent.keys()) if (!live.has(id)) peer.pxSent.delete(id);
-    }
-    if (list.length === 0) return;
     const payload = encodeMessage(PeerExchangeSchema, create(PeerExchangeSchema, { peers: list }));
     const env = newEnvelope({ msgType: MsgType.PeerExchange, payload, senderId: this.nodeId, signingKey: this.id.signingKey });
     if (!peer.send(encodeEnvelope(env))) {
@@ -781,7 +777,9 @@ export class PeerManager {
     }
     this.counters.peerExchangesSent++;
     this.counters.peerExchangeEntriesSent += list.length;
-    for (const info of list) peer.pxSent.set(info.nodeId, { addr: info.addr, lastSeenS: Number(info.lastSeen) });
+    peer.pxCursor = upTo;
+    if (full) peer.pxFullAtMs = now;
+    if (self && list[0] === self) peer.pxSelf = { addr: self.addr, lastSeenS: Number(self.lastSeen) };
   }
 
   private onPeerExchange(peer: Peer, env: Envelope): void {

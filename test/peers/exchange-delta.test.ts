@@ -152,15 +152,11 @@ test('last_seen alone is re-sent once it has moved an hour; the full list comes 
   await stop();
 });
 
-test('a neighbour that reconnects gets the full list again; what was sent to it is dropped with the link', async () => {
+test('a neighbour that reconnects gets the full list again', async () => {
   const { clock, net, a, b, m, stop } = await setup();
   await clock.advance(3 * INTERVAL_MS);
-  const handle = a.pm.peer(m.id.nodeId)!;
-  const sentTo = (handle as unknown as { pxSent: Map<string, unknown> }).pxSent;
-  assert.equal(sentTo.size, 2, 'one record per entry sent (self, b): bounded by the peer table');
   m.close();
   await clock.runUntil(() => a.pm.connectedCount === 1, 5_000);
-  assert.equal(sentTo.size, 0, 'dropped when the link closed');
   const seed = randomBytes(32);
   const m2 = await MicelioPeer.connect(net, clock, a.pm.listenAddress!, seed, 'm2');
   assert.ok((await clock.runUntil(() => exchanges(m2).length === 1, 5_000)) >= 0);
