@@ -214,7 +214,7 @@ export class NodeMetrics {
     this.gauge('peers_known', 'Native peers remembered in the peer table', [], () => pm()?.knownPeers);
     this.counter('native_peer_events_total', 'Native peer manager events: dials, failures, refusals, evictions', ['event'], () =>
       fields(pm(), 'event', ['dials', 'dialFailures', 'helloFailures', 'rejectedDuplicate', 'rejectedMaxPeers', 'refusedInbound', 'malformedEnvelopes',
-        'overlayFromNonHypha', 'overlayUnhandled', 'peerExchangesReceived', 'peerExchangesDeduped', 'peersEvictedFull', 'peersEvictedExpired']));
+        'overlayFromNonHypha', 'overlayUnhandled', 'peerExchangesReceived', 'peerExchangesDeduped', 'peerExchangesSent', 'peerExchangeEntriesSent', 'peersEvictedFull', 'peersEvictedExpired']));
 
     // ---- links: bytes and messages
     this.counter('link_bytes_total', 'Bytes carried by links, by link kind and direction', ['link', 'direction'], () => {

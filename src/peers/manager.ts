@@ -20,7 +20,9 @@ import { encodeOverlayEnvelope, isOverlayMsgType, peekOverlayEnvelope, type Over
 import { Emitter } from './events.ts';
 import { buildHello, verifyHello, type VerifiedHello } from './hello.ts';
 import { MemoryPeerStore, type PeerRecord, type PeerStore } from './store.ts';
-import { PeerTable } from './table.ts';
+import { PX_RESEND_LAST_SEEN_ADVANCE_S, PeerTable } from './table.ts';
+
+export { PX_RESEND_LAST_SEEN_ADVANCE_S };
 import { newEnvelope, verifyEnvelope } from '../crypto/envelope.ts';
 
 /** Every PeerHello `version` a Hypha node sends starts with this. */
@@ -31,6 +33,12 @@ export const DEFAULT_HELLO_TIMEOUT_MS = 10_000;
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 20_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 export const DEFAULT_EXCHANGE_INTERVAL_MS = 30_000;
+/**
+ * After the full list a peer gets on connect, the periodic exchange to it carries only entries new to
+ * it or changed since we last sent them; every this long it gets the full list again, so an entry it
+ * dropped (its table was full, say) while ours did not change still reaches it in the end.
+ */
+export const DEFAULT_FULL_EXCHANGE_INTERVAL_MS = 6 * 3600_000;
 export const DEFAULT_DISCOVERY_INTERVAL_MS = 10_000;
 export const DEFAULT_MAX_DIALS_PER_TICK = 3;
 export const DEFAULT_DIAL_JITTER_MS = 2_000;
@@ -73,6 +81,8 @@ export interface PeerManagerOptions {
   keepaliveIntervalMs?: number;
   idleTimeoutMs?: number;
   exchangeIntervalMs?: number;
+  /** How often each peer gets the full peer list again rather than the changes (default 6 h). */
+  fullExchangeIntervalMs?: number;
   discoveryIntervalMs?: number;
   maxDialsPerTick?: number;
   dialJitterMs?: number;
@@ -160,6 +170,9 @@ export interface PeerManagerStats {
   overlayUnhandled: number;
   peerExchangesReceived: number;
   peerExchangesDeduped: number;
+  /** PeerExchanges sent, and the entries they carried (a periodic exchange carries only changes). */
+  peerExchangesSent: number;
+  peerExchangeEntriesSent: number;
   peersEvictedFull: number;
   peersEvictedExpired: number;
 }
@@ -185,6 +198,7 @@ function resolve(o: PeerManagerOptions): Resolved {
     keepaliveIntervalMs: o.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS,
     idleTimeoutMs: o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
     exchangeIntervalMs: o.exchangeIntervalMs || DEFAULT_EXCHANGE_INTERVAL_MS,
+    fullExchangeIntervalMs: o.fullExchangeIntervalMs || DEFAULT_FULL_EXCHANGE_INTERVAL_MS,
     discoveryIntervalMs: o.discoveryIntervalMs || DEFAULT_DISCOVERY_INTERVAL_MS,
     maxDialsPerTick: o.maxDialsPerTick ?? DEFAULT_MAX_DIALS_PER_TICK,
     dialJitterMs: o.dialJitterMs ?? DEFAULT_DIAL_JITTER_MS,
@@ -233,6 +247,12 @@ class Peer implements PeerHandle {
   readonly pxSeen: BoundedMap<string, number>;
   /** The hello key parsed for node:crypto (≈100 µs), once: every peer exchange is checked with it. */
   private parsedKey: KeyObject | undefined;
+  /** What our exchanges told this peer: the table's change cursor they reached (see PeerTable.exchangeDelta). */
+  pxCursor = 0;
+  /** Our own entry as last sent to it (address, last_seen in unix s). */
+  pxSelf: { addr: string; lastSeenS: number } | undefined;
+  /** When this peer last got the full list (clock ms); -Infinity = never. */
+  pxFullAtMs = -Infinity;
   keepalive: Timer | undefined;
   connected = true;
   /** Set when we close the link ourselves, so the disconnect is logged at the right level. */
@@ -317,6 +337,8 @@ export class PeerManager {
     overlayUnhandled: 0,
     peerExchangesReceived: 0,
     peerExchangesDeduped: 0,
+    peerExchangesSent: 0,
+    peerExchangeEntriesSent: 0,
   };
 
   constructor(opts: PeerManagerOptions) {
@@ -726,12 +748,47 @@ export class PeerManager {
     });
   }
 
+  /**
+   * Sends `peer` what it has not had from us: on connect and every fullExchangeIntervalMs the whole
+   * list, otherwise the records that changed since its cursor (new, new address, or last_seen moved
+   * by PX_RESEND_LAST_SEEN_ADVANCE_S: see PeerTable). Nothing to send → nothing is sent. At most
+   * maxExchangeEntries per message; the rest go next time. Per peer this costs a few numbers, not a
+   * copy of the table.
+   */
   private sendPeerExchange(peer: Peer): void {
-    const list = this.table.exchangeList(peer.nodeId, this.selfInfo(), this.o.maxExchangeEntries);
-    if (list.length === 0) return;
+    const now = this.clock.now();
+    const self = this.selfInfo();
+    const full = now - peer.pxFullAtMs >= this.o.fullExchangeIntervalMs;
+    let list: PeerInfo[];
+    let upTo: number;
+    if (full) {
+      list = this.table.exchangeList(peer.nodeId, self, this.o.maxExchangeEntries);
+      upTo = this.table.changeCursor;
+    } else {
+      const sendSelf =
+        self !== undefined && (peer.pxSelf === undefined || peer.pxSelf.addr !== self.addr || Number(self.lastSeen) - peer.pxSelf.lastSeenS >= PX_RESEND_LAST_SEEN_ADVANCE_S);
+      const delta = this.table.exchangeDelta(peer.nodeId, peer.pxCursor, this.o.maxExchangeEntries - (sendSelf ? 1 : 0));
+      list = sendSelf ? [self, ...delta.entries] : delta.entries;
+      upTo = delta.upTo;
+    }
+    if (list.length === 0) {
+      // Nothing this peer may be told changed: nothing is sent (the keepalive keeps the link alive).
+      peer.pxCursor = upTo;
+      if (full) peer.pxFullAtMs = now;
+      return;
+    }
     const payload = encodeMessage(PeerExchangeSchema, create(PeerExchangeSchema, { peers: list }));
     const env = newEnvelope({ msgType: MsgType.PeerExchange, payload, senderId: this.nodeId, signingKey: this.id.signingKey });
-    if (!peer.send(encodeEnvelope(env))) this.log.warn({ peer: short(peer.nodeId), reason: 'send buffer full' }, 'peer exchange dropped');
+    if (!peer.send(encodeEnvelope(env))) {
+      // Not recorded as sent: the same entries are tried again at the next exchange.
+      this.log.warn({ peer: short(peer.nodeId), reason: 'send buffer full' }, 'peer exchange dropped');
+      return;
+    }
+    this.counters.peerExchangesSent++;
+    this.counters.peerExchangeEntriesSent += list.length;
+    peer.pxCursor = upTo;
+    if (full) peer.pxFullAtMs = now;
+    if (self && list[0] === self) peer.pxSelf = { addr: self.addr, lastSeenS: Number(self.lastSeen) };
   }
 
   private onPeerExchange(peer: Peer, env: Envelope): void {

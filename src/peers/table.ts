@@ -35,6 +35,21 @@ export interface MergeResult {
   learned: { nodeId: string; publicKey: Uint8Array }[];
 }
 
+/**
+ * A record whose only change is a later last_seen counts as changed for peer exchange once it has
+ * moved this much since it last counted. last_seen ages records out after peer_ttl (7 days) and
+ * orders them when a table is full; a copy up to an hour behind per hop is nothing against a week, and
+ * discovery never reads it. Counting every move (a connected peer's moves every exchange) would make
+ * every periodic exchange a full list again.
+ */
+export const PX_RESEND_LAST_SEEN_ADVANCE_S = 3600;
+
+/** Entries changed since a peer's cursor, and the cursor to keep once they are sent. */
+export interface ExchangeDelta {
+  entries: PeerInfo[];
+  upTo: number;
+}
+
 /** Discovery backoff after `failCount` failures: min(2^(n−1) s, max). */
 export function discoveryBackoffMs(failCount: number, maxMs: number): number {
   if (failCount <= 0) return 0;
@@ -45,6 +60,13 @@ export class PeerTable {
   private readonly o: PeerTableOptions;
   private readonly log: Logger;
   private readonly records = new Map<string, PeerRecord>();
+  /**
+   * Per record, the change counter value of its last exchange-worthy change (new, new address or
+   * reachability, last_seen moved by PX_RESEND_LAST_SEEN_ADVANCE_S) and the last_seen it had then.
+   * Each peer then needs only one number: the counter value it has been sent up to.
+   */
+  private readonly changes = new Map<string, { seq: number; lastSeen: number; addr: string; reachable: boolean }>();
+  private changeSeq = 0;
   /** Records pushed out because the table was full, and records aged out by the TTL. */
   evictedFull = 0;
   evictedExpired = 0;
@@ -72,6 +94,25 @@ export class PeerTable {
 
   private expired(r: { lastSeen: number }, nowS: number): boolean {
     return (nowS - r.lastSeen) * 1000 > this.o.ttlMs;
+  }
+
+  /** The change counter now: a peer sent everything up to it has been told every current record. */
+  get changeCursor(): number {
+    return this.changeSeq;
+  }
+
+  /** Notes an exchange-worthy change of `r`, if it is one. */
+  private noteChange(r: PeerRecord): void {
+    const c = this.changes.get(r.nodeId);
+    if (!c || c.addr !== r.addr || c.reachable !== r.reachable || r.lastSeen - c.lastSeen >= PX_RESEND_LAST_SEEN_ADVANCE_S) {
+      this.changes.set(r.nodeId, { seq: ++this.changeSeq, lastSeen: r.lastSeen, addr: r.addr, reachable: r.reachable });
+    }
+  }
+
+  private remove(nodeId: string): void {
+    this.records.delete(nodeId);
+    this.changes.delete(nodeId);
+    this.unpersist(nodeId);
   }
 
   private persist(r: PeerRecord): void {
@@ -108,6 +149,7 @@ export class PeerTable {
         continue;
       }
       this.records.set(r.nodeId, { ...r });
+      this.noteChange(r);
       kept++;
     }
     return kept;
@@ -122,8 +164,7 @@ export class PeerTable {
       if (!victim || r.lastSeen < victim.lastSeen) victim = r;
     }
     if (!victim || victim.lastSeen > lastSeen) return false;
-    this.records.delete(victim.nodeId);
-    this.unpersist(victim.nodeId);
+    this.remove(victim.nodeId);
     this.evictedFull++;
     return true;
   }
@@ -141,6 +182,7 @@ export class PeerTable {
     };
     if (!this.records.has(nodeId)) this.makeRoom(rec.lastSeen);
     this.records.set(nodeId, rec);
+    this.noteChange(rec);
     this.persist(rec);
     return rec;
   }
@@ -150,6 +192,7 @@ export class PeerTable {
     const r = this.records.get(nodeId);
     if (!r) return;
     r.lastSeen = this.nowS();
+    this.noteChange(r);
     this.persist(r);
   }
 
@@ -197,6 +240,7 @@ export class PeerTable {
         }
         const rec: PeerRecord = { nodeId: info.nodeId, addr: info.addr, reachable: true, publicKey: toHex(info.ed25519Pubkey), lastSeen: seen, failCount: 0, lastFail: 0 };
         this.records.set(rec.nodeId, rec);
+        this.noteChange(rec);
         this.persist(rec);
         res.added++;
       } else if (seen > existing.lastSeen) {
@@ -204,11 +248,23 @@ export class PeerTable {
         existing.reachable = true;
         existing.publicKey = toHex(info.ed25519Pubkey);
         existing.lastSeen = seen;
+        this.noteChange(existing);
         this.persist(existing);
         res.updated++;
       }
     }
     return res;
+  }
+
+  /** Whether `r` may be advertised to `recipient`. */
+  private advertisable(r: PeerRecord, recipient: string): boolean {
+    if (r.nodeId === recipient || r.nodeId === this.o.selfId || !r.reachable || !isDialableAddress(r.addr)) return false;
+    const key = fromHex(r.publicKey);
+    return key !== undefined && key.length === 32;
+  }
+
+  private toInfo(r: PeerRecord): PeerInfo {
+    return create(PeerInfoSchema, { nodeId: r.nodeId, addr: r.addr, reachable: true, ed25519Pubkey: fromHex(r.publicKey)!, lastSeen: BigInt(r.lastSeen) });
   }
 
   /**
@@ -219,19 +275,30 @@ export class PeerTable {
   exchangeList(recipient: string, self: PeerInfo | undefined, max: number): PeerInfo[] {
     const out: PeerInfo[] = [];
     if (self) out.push(self);
-    const rest: PeerRecord[] = [];
-    for (const r of this.records.values()) {
-      if (r.nodeId === recipient || r.nodeId === this.o.selfId || !r.reachable || !isDialableAddress(r.addr)) continue;
-      const key = fromHex(r.publicKey);
-      if (!key || key.length !== 32) continue;
-      rest.push(r);
-    }
+    const rest = [...this.records.values()].filter((r) => this.advertisable(r, recipient));
     rest.sort((a, b) => b.lastSeen - a.lastSeen);
     for (const r of rest) {
       if (out.length >= max) break;
-      out.push(create(PeerInfoSchema, { nodeId: r.nodeId, addr: r.addr, reachable: true, ed25519Pubkey: fromHex(r.publicKey)!, lastSeen: BigInt(r.lastSeen) }));
+      out.push(this.toInfo(r));
     }
     return out;
+  }
+
+  /**
+   * The entries for `recipient` that changed after cursor `since` (see changeCursor), oldest change
+   * first, at most `max`. `upTo` is the cursor to keep once they are sent: the last one sent when
+   * capped (the rest go next time), else the current cursor.
+   */
+  exchangeDelta(recipient: string, since: number, max: number): ExchangeDelta {
+    const changed: { r: PeerRecord; seq: number }[] = [];
+    for (const r of this.records.values()) {
+      const c = this.changes.get(r.nodeId);
+      if (c && c.seq > since && this.advertisable(r, recipient)) changed.push({ r, seq: c.seq });
+    }
+    if (changed.length <= max) return { entries: changed.map((x) => this.toInfo(x.r)), upTo: this.changeSeq };
+    changed.sort((a, b) => a.seq - b.seq);
+    const taken = changed.slice(0, Math.max(0, max));
+    return { entries: taken.map((x) => this.toInfo(x.r)), upTo: taken.length > 0 ? taken[taken.length - 1].seq : since };
   }
 
   /** Records discovery may dial now (the caller still filters connected, dialing and bootstrap). */
@@ -252,8 +319,7 @@ export class PeerTable {
     let n = 0;
     for (const r of [...this.records.values()]) {
       if (!this.expired(r, nowS) || this.o.isConnected(r.nodeId)) continue;
-      this.records.delete(r.nodeId);
-      this.unpersist(r.nodeId);
+      this.remove(r.nodeId);
       n++;
     }
     this.evictedExpired += n;

@@ -25,7 +25,7 @@ test('a Micelio-only peer gets chat and peer exchange and never an overlay envel
   assert.equal(handle.version, '0.1.0');
 
   // Two minutes of everything the overlay does: Hellos and IHUs every second, route requests (which
-  // flood to every neighbour), data both ways; chat from both Hypha nodes; peer exchange every 30 s.
+  // flood to every neighbour), data both ways; chat from both Hypha nodes; the peer-exchange timer every 30 s.
   let seq = 0;
   for (let t = 0; t < 120; t++) {
     net.ping('H', 'H2', seq++);
@@ -50,7 +50,8 @@ test('a Micelio-only peer gets chat and peer exchange and never an overlay envel
   }
   const types = m.types();
   assert.ok(types.includes(MsgType.PeerHelloAck));
-  assert.ok(types.filter((t) => t === MsgType.PeerExchange).length >= 4, 'peer exchange on connect and every 30 s');
+  // The full list on connect; later exchanges carry only changes, and nothing changed here.
+  assert.ok(types.filter((t) => t === MsgType.PeerExchange).length >= 1, 'peer exchange on connect');
   const chats = m.received.filter((e) => e.msgType === MsgType.Chat);
   assert.ok(chats.length >= 24, `chat from H and (relayed) from H2: ${chats.length}`);
   assert.ok(chats.some((e) => e.senderId === H2.id.nodeId), 'chat relayed from the other Hypha node');

@@ -100,6 +100,32 @@ test('the exchange list: self first, then reachable dialable records, not the re
   assert.equal(table.exchangeList(peers[0].nodeId, undefined, 100).length, 3);
 });
 
+test('the exchange delta: changed records since a cursor; last_seen counts only after an hour; capped, the rest next time', async () => {
+  const { table, clock, nowS } = setup();
+  const peers = Array.from({ length: 5 }, () => ident());
+  peers.forEach((p, i) => table.merge([info(p, { addr: `10.0.0.${i + 1}:4000`, lastSeen: nowS() })], 100));
+  const all = table.exchangeDelta(peers[0].nodeId, 0, 100);
+  assert.equal(all.entries.length, 4, 'everything is new, except the recipient itself');
+  assert.equal(all.upTo, table.changeCursor);
+  assert.deepEqual(table.exchangeDelta('x', all.upTo, 100).entries, [], 'nothing changed since');
+  await clock.advance(30_000);
+  table.touch(peers[1].nodeId);
+  table.merge([info(peers[2], { addr: '10.0.0.3:4000', lastSeen: nowS() })], 100);
+  assert.deepEqual(table.exchangeDelta('x', all.upTo, 100).entries, [], 'last_seen moved by 30 s: not a change');
+  table.merge([info(peers[3], { addr: '10.0.9.9:4000', lastSeen: nowS() })], 100);
+  const moved = table.exchangeDelta('x', all.upTo, 100);
+  assert.deepEqual(moved.entries.map((e) => [e.nodeId, e.addr]), [[peers[3].nodeId, '10.0.9.9:4000']], 'a new address is');
+  await clock.advance(3600_000);
+  table.touch(peers[1].nodeId);
+  assert.deepEqual(table.exchangeDelta('x', moved.upTo, 100).entries.map((e) => e.nodeId), [peers[1].nodeId], 'an hour of last_seen is');
+  // Capped: the oldest changes first, and the cursor stops at the last one sent.
+  const first = table.exchangeDelta('x', 0, 2);
+  assert.equal(first.entries.length, 2);
+  const rest = table.exchangeDelta('x', first.upTo, 100);
+  assert.equal(rest.entries.length, 3);
+  assert.deepEqual(new Set([...first.entries, ...rest.entries].map((e) => e.nodeId)), new Set(peers.map((p) => p.nodeId)));
+});
+
 test('the table is bounded: the peer seen longest ago (not connected) makes room', () => {
   const connected = new Set<string>();
   const { table, store, nowS } = setup({ max: 3, connected });
