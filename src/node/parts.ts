@@ -28,7 +28,7 @@ import { readApiTokenFile, readNetworkKeyFile } from '../config/secret-files.ts'
 import { splitHostPort } from '../config/hostport.ts';
 import { ApiServer } from '../api/server.ts';
 import { JsonRpcServer } from '../api/jsonrpc/server.ts';
-import { MetricsServer, NodeMetrics } from '../api/metrics.ts';
+import type { MetricsServer, MetricsSources, NodeMetrics } from '../api/metrics.ts';
 import { MessageBus } from '../messages/bus.ts';
 import { loadTopicFile } from '../messages/topic-file.ts';
 import type { NodeServices } from '../api/services.ts';
@@ -543,19 +543,25 @@ export class JsonRpcPart extends ListenerPart<JsonRpcServer> {
 
 /**
  * Prometheus metrics on metrics_api_address (off when it is ""): a registry of this node's own, read from its
- * parts at every scrape.
+ * parts at every scrape. prom-client is loaded only when metrics are on.
  */
 export class MetricsPart extends ListenerPart<MetricsServer> {
-  readonly metrics: NodeMetrics;
+  private registry: NodeMetrics | undefined;
 
-  constructor(ctx: NodeContext, metrics: NodeMetrics) {
+  constructor(ctx: NodeContext, sources: MetricsSources) {
     super('metrics', async () => {
       if (ctx.config.metrics_api_address === '') return undefined;
-      const server = new MetricsServer({ metrics, logger: ctx.logger, ...listenAddress('metrics_api_address', ctx.config.metrics_api_address) });
+      const m = await import('../api/metrics.ts');
+      this.registry ??= new m.NodeMetrics(sources);
+      const server = new m.MetricsServer({ metrics: this.registry, logger: ctx.logger, ...listenAddress('metrics_api_address', ctx.config.metrics_api_address) });
       await server.listen();
       return server;
     });
-    this.metrics = metrics;
+  }
+
+  /** The node's metrics once they have been turned on (undefined while metrics_api_address is ""). */
+  get metrics(): NodeMetrics | undefined {
+    return this.registry;
   }
 }
 
@@ -586,7 +592,7 @@ export function registerParts(ctx: NodeContext): NodePart[] {
   });
   const api = new ApiPart(ctx, services);
   const jsonrpc = new JsonRpcPart(ctx, services);
-  const metrics = new MetricsPart(ctx, new NodeMetrics(metricsSources({
+  const metrics = new MetricsPart(ctx, metricsSources({
     identity: ctx.identity,
     version: HYPHA_VERSION,
     peers: peers.manager,
@@ -597,7 +603,7 @@ export function registerParts(ctx: NodeContext): NodePart[] {
     nativeOverlay: () => native?.bridge,
     myceliumPeers: () => mycelium?.manager,
     messages: () => messages.bus,
-  })));
+  }));
   // Gossip and the state start before the peer manager connects anyone, so their handlers see the first
   // connects; they stop after the links close.
   return [gossip, state, peers, partyline, overlay, messages, ...(native ? [native] : []), ...(mycelium ? [mycelium] : []), api, jsonrpc, metrics];

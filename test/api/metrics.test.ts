@@ -100,7 +100,7 @@ test('a scrape has peers, routes, packets and bytes, messages, gossip, state and
 
   // Nothing went into prom-client's global registry.
   assert.equal((await globalRegistry.metrics()).includes('hypha_'), false);
-  assert.notEqual(a.node.part<MetricsPart>('metrics')!.metrics.registry, b.node.part<MetricsPart>('metrics')!.metrics.registry);
+  assert.notEqual(a.node.part<MetricsPart>('metrics')!.metrics!.registry, b.node.part<MetricsPart>('metrics')!.metrics!.registry);
 
   // Only /metrics, only GET.
   const other = await fetch(urlA.replace('/metrics', '/nope'));
