@@ -28,7 +28,7 @@ import { IdentityCache } from './identities.ts';
 import { SimGossipPart, SimOverlayPart, SimPeersPart, nativeOverlayBridge, type NativeOverlayHook, type SimNodeContext } from './parts.ts';
 import { ProbeDevice, type ProbeArrival } from './probe.ts';
 import { Rng, type Seed } from './random.ts';
-import { adjacency, type Topology } from './topology.ts';
+import { adjacency, walkPath, type PathWalk, type Topology } from './topology.ts';
 import { TrafficClassifier, TrafficCounters, type TrafficClassifierOptions } from './traffic.ts';
 
 export type LinkKind = LinkProtocol;
@@ -452,21 +452,12 @@ export class SimNetwork {
    * The path packets from src to dst's address take, following each router's selected next hop.
    * 'no-route' where a node has none, 'loop' if a node repeats.
    */
-  path(src: number, dst: number): { path: number[]; result: 'reached' | 'no-route' | 'loop' } {
+  path(src: number, dst: number): PathWalk {
     const target = this.nodes[dst].address;
-    const path = [src];
-    const seen = new Set([src]);
-    let at = src;
-    while (at !== dst) {
+    return walkPath(src, dst, (at) => {
       const nh = this.nodes[at].overlay?.router.nextHopFor(target);
-      const next = nh === undefined ? undefined : (this.remoteOf.get(nh) ?? (nh.remoteId === undefined ? undefined : this.byNodeId.get(nh.remoteId)));
-      if (next === undefined) return { path, result: 'no-route' };
-      path.push(next);
-      if (seen.has(next)) return { path, result: 'loop' };
-      seen.add(next);
-      at = next;
-    }
-    return { path, result: 'reached' };
+      return nh === undefined ? undefined : (this.remoteOf.get(nh) ?? (nh.remoteId === undefined ? undefined : this.byNodeId.get(nh.remoteId)));
+    });
   }
 
   // -------------------------------------------------------------------------------------------

@@ -248,3 +248,25 @@ export function describe(t: Topology): { name: string; nodes: number; edges: num
     maxDegree: d.reduce((a, b) => Math.max(a, b), 0),
   };
 }
+
+export interface PathWalk {
+  /** Node indices from the source, up to where the walk stopped. */
+  path: number[];
+  result: 'reached' | 'no-route' | 'loop';
+}
+
+/** Follows `nextOf` (the next hop each node's router selected) from src until dst, a dead end or a loop. */
+export function walkPath(src: number, dst: number, nextOf: (at: number) => number | undefined): PathWalk {
+  const path = [src];
+  const seen = new Set([src]);
+  let at = src;
+  while (at !== dst) {
+    const next = nextOf(at);
+    if (next === undefined) return { path, result: 'no-route' };
+    path.push(next);
+    if (seen.has(next)) return { path, result: 'loop' };
+    seen.add(next);
+    at = next;
+  }
+  return { path, result: 'reached' };
+}

@@ -6,6 +6,7 @@ import { MemoryWire } from '../../src/link/memory.ts';
 import { MyceliumNeighbour } from '../../src/router/mycelium-neighbour.ts';
 import type { Neighbour, TimerProfile } from '../../src/router/neighbour.ts';
 import { Router, type RouterConstants } from '../../src/router/router.ts';
+import { walkPath, type PathWalk } from '../../src/sim/topology.ts';
 
 export interface SimNode {
   index: number;
@@ -109,22 +110,12 @@ export class SimNet {
   }
 
   /** Path of node indices from src to dst's address following selected next hops. */
-  path(src: number, dst: number): { path: number[]; result: 'reached' | 'no-route' | 'loop' } {
+  path(src: number, dst: number): PathWalk {
     const target = this.nodes[dst].address;
-    const path = [src];
-    const seen = new Set([src]);
-    let at = src;
-    while (at !== dst) {
+    return walkPath(src, dst, (at) => {
       const nh = this.nodes[at].router.nextHopFor(target);
-      if (nh === undefined) return { path, result: 'no-route' };
-      const next = this.remoteOf.get(nh);
-      if (next === undefined) return { path, result: 'no-route' };
-      path.push(next);
-      if (seen.has(next)) return { path, result: 'loop' };
-      seen.add(next);
-      at = next;
-    }
-    return { path, result: 'reached' };
+      return nh === undefined ? undefined : this.remoteOf.get(nh);
+    });
   }
 
   allReach(): { ok: boolean; missing: string[] } {
