@@ -55,6 +55,8 @@ export interface RouterConstants {
   seqnoRequestHopCount: number;
   /** After a link-cost change re-ran selection, the next one for that neighbour waits at least this long. */
   linkCostHoldMs: number;
+  /** After a selected route got much worse, the neighbours are asked for another at most this often per subnet. */
+  alternativeRequestIntervalMs: number;
 }
 
 export const MYCELIUM_ROUTER_CONSTANTS: RouterConstants = Object.freeze({
@@ -74,6 +76,8 @@ export const MYCELIUM_ROUTER_CONSTANTS: RouterConstants = Object.freeze({
   seqnoRequestHopCount: 64,
   // Hypha's, not Mycelium's (which has no such reaction): as its seqno bump rate limit.
   linkCostHoldMs: 4_000,
+  // Hypha's too: as the RouteRequest dedup window (rrCacheTtlMs), within which a request counts as the same.
+  alternativeRequestIntervalMs: 15_000,
 });
 
 export interface RouterLimits {
@@ -130,6 +134,10 @@ export interface RouterStats {
   seqnoRequestsUnhandled: number;
   seqnoBumps: number;
   routeRequestsSent: number;
+  /** Times a selected route got much worse and the other neighbours were asked for another (RouteRequests). */
+  alternativeRequests: number;
+  /** Such requests left out by the per-subnet rate limit (a jittery link). */
+  alternativeRequestsHeld: number;
   routeRequestsForwarded: number;
   routeRequestsDropped: number;
   deadNeighbours: number;
@@ -216,6 +224,8 @@ export class Router {
     seqnoRequestsUnhandled: 0,
     seqnoBumps: 0,
     routeRequestsSent: 0,
+    alternativeRequests: 0,
+    alternativeRequestsHeld: 0,
     routeRequestsForwarded: 0,
     routeRequestsDropped: 0,
     deadNeighbours: 0,
@@ -438,6 +448,7 @@ export class Router {
     }
     this.log.debug({ neighbour: st.neighbour.label, from: st.selectedWithCost, to: cost }, 'link cost changed, re-running route selection');
     this.stats.linkCostReactions++;
+    const rise = cost - st.selectedWithCost;
     st.costReactionAt = now;
     st.selectedWithCost = cost;
     if (announceNow) {
@@ -448,8 +459,51 @@ export class Router {
       const via = s.routes.find((r) => r.neighbour === st);
       if (via === undefined) continue;
       const current = selectedOf(s);
-      if (this.findBest(s) !== current) this.routeSelection(s);
-      else if (announceNow && current === via && via.metric !== METRIC_INFINITE) this.triggerUpdate(s.subnet, undefined);
+      if (this.findBest(s) !== current) {
+        this.routeSelection(s);
+        continue;
+      }
+      if (current !== via || via.metric === METRIC_INFINITE) continue;
+      if (announceNow) this.triggerUpdate(s.subnet, undefined);
+      if (rise > big) this.askForAlternatives(s, via);
+    }
+  }
+
+  /**
+   * The selected route `current` just got worse by more than bigMetricChange (its next hop announced a
+   * higher metric, or the link to it got slower) and nothing we hold beats it. On reactive routing the
+   * other neighbours may well have a better way and never told us (they only announce when asked or
+   * when their own selection changes), so we would stay on the slow path until the route expires. Ask
+   * them: a RouteRequest for the subnet (RFC 8966 §3.8.1.1 and Mycelium's route refresh do the same) to
+   * every neighbour but the next hop, which answers with its selected route or forwards the request.
+   * A SeqnoRequest would not do: it goes only to neighbours that already announced the subnet.
+   * bigMetricChange is the change Mycelium deems worth telling every neighbour about, and it equals
+   * significantImprovement, the smallest gap by which another route can take over. At most one
+   * request per subnet per alternativeRequestIntervalMs, so a jittery link cannot flood.
+   */
+  private askForAlternatives(s: SubnetRoutes, current: RouteEntry): void {
+    // A neighbour's own subnet over the link that got slower: our feasibility distance is that link's
+    // old cost, which a detour cannot beat, so every answer would be unfeasible (only a newer seqno from
+    // the neighbour could lift it). Asking would only cost Updates.
+    if (current.metric === 0) return;
+    const cost = metricAdd(current.metric, this.cost(current.neighbour));
+    for (const r of s.routes) {
+      if (r === current || r.metric === METRIC_INFINITE || !r.neighbour.alive || !this.routeFeasible(r)) continue;
+      // A route held already is about as good: selection takes it if the path gets worse still.
+      if (metricAdd(r.metric, this.cost(r.neighbour)) < cost) return;
+    }
+    const now = this.clock.now();
+    if (now - s.alternativesAskedAt < this.c.alternativeRequestIntervalMs) {
+      this.stats.alternativeRequestsHeld++;
+      return;
+    }
+    s.alternativesAskedAt = now;
+    this.stats.alternativeRequests++;
+    this.log.debug({ subnet: subnetText(s.subnet), via: current.neighbour.neighbour.label, metric: cost }, 'selected route got worse, asking the other neighbours for another');
+    const tlv: RouteRequestTlv = { kind: 'route-request', generation: 0, prefix: subnetToPrefix(s.subnet) };
+    for (const n of this.nbrs.values()) {
+      if (n === current.neighbour || !n.alive) continue;
+      if (n.neighbour.sendTlv(tlv)) this.stats.routeRequestsSent++;
     }
   }
 
@@ -601,6 +655,10 @@ export class Router {
     }
     if (trigger) this.triggerUpdate(entry.subnet, undefined);
     else if (interested !== undefined) this.triggerUpdate(entry.subnet, interested);
+    // The next hop announced a much higher metric for the route we keep: look for another way.
+    if (old !== undefined && existing !== undefined && best === existing && old.neighbour === st && old.metric !== METRIC_INFINITE && existing.metric !== METRIC_INFINITE && existing.metric - old.metric > this.c.bigMetricChange) {
+      this.askForAlternatives(entry, existing);
+    }
     if (available) this.events.routeAvailable?.(entry.subnet);
     else if (lost) this.events.routeUnavailable?.(entry.subnet, 'lost');
   }
@@ -696,7 +754,7 @@ export class Router {
       q.timer.cancel();
       this.queried.delete(subnet.key);
     }
-    const s: SubnetRoutes = { subnet, routes: [] };
+    const s: SubnetRoutes = { subnet, routes: [], alternativesAskedAt: Number.NEGATIVE_INFINITY };
     this.table.set(subnet.key, s);
     this.tableEpoch++;
     const n = this.prefixLenCount.get(subnet.len) ?? 0;

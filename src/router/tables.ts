@@ -45,6 +45,8 @@ export interface RouteEntry {
 export interface SubnetRoutes {
   readonly subnet: Subnet;
   readonly routes: RouteEntry[];
+  /** When the neighbours were last asked for another way to this subnet (Router.askForAlternatives). */
+  alternativesAskedAt: number;
 }
 
 export interface FeasibilityDistance {
