@@ -63,7 +63,7 @@ async function heal(): Promise<void> {
     }
   }
   const before = sim.bytesSent();
-  const byType = (t: number): number => sim.nodes.reduce((n, x) => n + (x.gossip.bytesSent.get(t) ?? 0), 0);
+  const byType = (t: number): number => sim.nodes.reduce((n, x) => n + (x.gossip.stats().byType[t]?.bytesSent ?? 0), 0);
   const typesBefore = [6, 7, 8].map(byType);
   const recvBefore = sim.nodes.reduce((n, x) => n + x.state.stats().sync.entriesReceived, 0);
   const newBefore = sim.nodes.reduce((n, x) => n + x.state.stats().sync.entriesNew, 0);
@@ -108,7 +108,7 @@ async function newNode(): Promise<void> {
   const t0 = sim.clock.now();
   const joiner = await sim.addNode({ bootstrap: [a.addr] });
   const took = await sim.clock.runUntil(() => sim.converged(), 600_000, 100);
-  const sent = sim.bytesSent() - before - (joiner.gossip.bytesSent.get(6) ?? 0);
+  const sent = sim.bytesSent() - before - (joiner.gossip.stats().byType[6]?.bytesSent ?? 0);
   emit({
     bench: 'state-sync',
     figure: 'new_node_10k_bytes_over_missing',

@@ -283,6 +283,10 @@ export class NodeMetrics {
       if (g === undefined) return [];
       return Object.entries(g.byType).flatMap(([t, c]): Sample[] => [[{ msg_type: t, event: 'received' }, c.received], [{ msg_type: t, event: 'originated' }, c.originated], [{ msg_type: t, event: 'relayed' }, c.relayed]]);
     });
+    this.counter('gossip_sent_bytes_total', 'Envelope bytes of gossip handed to links, by msg_type', ['msg_type'], () => {
+      const g = gossip();
+      return g === undefined ? [] : Object.entries(g.byType).map(([t, c]): Sample => [{ msg_type: t }, c.bytesSent]);
+    });
     this.counter('gossip_hops_clamped_total', 'Gossip messages whose hop count was clamped', [], () => gossip()?.hopsClamped);
     this.counter('gossip_handler_errors_total', 'Gossip handlers that threw', [], () => gossip()?.handlerErrors);
     this.gauge('gossip_table_entries', 'Entries of the gossip tables: seen cache, keyring, rate limiter', ['table'], () => {

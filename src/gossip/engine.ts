@@ -127,6 +127,8 @@ export interface GossipTypeStats {
   originated: number;
   /** Received messages relayed onwards. */
   relayed: number;
+  /** Encoded envelope bytes handed to links for this type (own and relayed, one count per neighbour). */
+  bytesSent: number;
 }
 
 /** Distinct msg_types counted one by one; a peer inventing types cannot grow the table past this. */
@@ -310,8 +312,11 @@ export class GossipEngine {
     });
     this.seen.check(env.messageId);
     this.counters.originated++;
-    this.typeStats(msgType).originated++;
-    const { sent, total } = this.peers.broadcast(encodeEnvelope(env));
+    const stats = this.typeStats(msgType);
+    stats.originated++;
+    const bytes = encodeEnvelope(env);
+    const { sent, total } = this.peers.broadcast(bytes);
+    stats.bytesSent += sent * bytes.length;
     this.counters.broadcast += sent;
     this.counters.sendDropped += total - sent;
     return { messageId: env.messageId, sent, total };
@@ -337,9 +342,14 @@ export class GossipEngine {
       senderPubkey: this.identity.ed25519Public,
     });
     this.seen.check(env.messageId);
-    this.typeStats(msgType).originated++;
-    const ok = this.peers.send(peerNodeId, encodeEnvelope(env));
-    if (ok) this.counters.direct++;
+    const stats = this.typeStats(msgType);
+    stats.originated++;
+    const bytes = encodeEnvelope(env);
+    const ok = this.peers.send(peerNodeId, bytes);
+    if (ok) {
+      this.counters.direct++;
+      stats.bytesSent += bytes.length;
+    }
     else this.counters.sendDropped++;
     return ok;
   }
@@ -387,7 +397,7 @@ export class GossipEngine {
       if (this.byType.size >= MAX_TYPES_COUNTED) key = 'other';
       c = this.byType.get(key);
       if (c === undefined) {
-        c = { received: 0, originated: 0, relayed: 0 };
+        c = { received: 0, originated: 0, relayed: 0, bytesSent: 0 };
         this.byType.set(key, c);
       }
     }
@@ -507,7 +517,9 @@ export class GossipEngine {
     let sent = 0;
     for (let i = 0; i < n; i++) if (this.peers.send(candidates[i].nodeId, bytes)) sent++;
     this.counters.relayed++;
-    this.typeStats(env.msgType).relayed++;
+    const stats = this.typeStats(env.msgType);
+    stats.relayed++;
+    stats.bytesSent += sent * bytes.length;
     this.counters.forwarded += sent;
     this.counters.sendDropped += n - sent;
     return sent;

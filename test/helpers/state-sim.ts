@@ -1,4 +1,4 @@
-// Many nodes in one process: peer managers over memory wires, the stand-in gossip engine, a StateService
+// Many nodes in one process: peer managers over memory wires, the real gossip engine, a StateService
 // each, MemoryStores, one VirtualClock. Deterministic from a seed. Used by the state simulation tests and
 // bench/state-sync.ts.
 import { VirtualClock } from '../../src/base/clock.ts';
@@ -7,7 +7,7 @@ import { identityFromSeed, type NodeIdentity } from '../../src/identity/identity
 import { MemoryPeerStore, PeerManager } from '../../src/peers/index.ts';
 import { StateService, type StateServiceOptions } from '../../src/state/service.ts';
 import { MemoryBacking, MemoryStore } from '../../src/store/memory.ts';
-import { GossipEngine } from './gossip-engine.ts';
+import { GossipEngine } from '../../src/gossip/engine.ts';
 import { MemoryNetwork } from './memory-links.ts';
 
 /** Small fast PRNG (mulberry32), so every run of a seed is the same network. */
@@ -172,7 +172,7 @@ export class StateSim {
   /** Sum over the running nodes of the gossip bytes sent for these msg_types. */
   bytesSent(types: number[] = [6, 7, 8]): number {
     let n = 0;
-    for (const node of this.running()) for (const t of types) n += node.gossip.bytesSent.get(t) ?? 0;
+    for (const node of this.running()) for (const t of types) n += node.gossip.stats().byType[t]?.bytesSent ?? 0;
     return n;
   }
 

@@ -1,4 +1,4 @@
-// The state over a simulated mesh: real peer managers over memory wires, the gossip stand-in, one
+// The state over a simulated mesh: real peer managers over memory wires, the real gossip engine, one
 // VirtualClock. 100 nodes with random writes converge to identical maps; a partition into two halves with
 // writes on both sides converges after healing; 10,000 entries reach a new node in pages under the limits
 // without dropping a link; a controller's desired state reaches exactly the nodes with the tag.

@@ -36,13 +36,13 @@ const schemas: Record<string, JsonSchema> = {
       limiter: { ...counts(['size', 'maxEntries', 'evictions', 'expired']), description: 'per-(originator, msg_type) rate-limit buckets' },
       byType: {
         type: 'object',
-        description: 'per msg_type (decimal; "other" past 64 types): received, originated, relayed',
+        description: 'per msg_type (decimal; "other" past 64 types): received, originated, relayed, and the envelope bytes sent',
         additionalProperties: ref('GossipTypeStats'),
-        examples: [{ 3: { received: 12, originated: 2, relayed: 12 } }],
+        examples: [{ 3: { received: 12, originated: 2, relayed: 12, bytesSent: 9120 } }],
       },
     },
   },
-  GossipTypeStats: counts(['received', 'originated', 'relayed']),
+  GossipTypeStats: counts(['received', 'originated', 'relayed', 'bytesSent'], { bytesSent: 'encoded envelope bytes handed to links (own and relayed, once per neighbour)' }),
 };
 
 export const hyphaGossipModule: ApiModule = {
