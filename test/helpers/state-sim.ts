@@ -9,18 +9,8 @@ import { StateService, type StateServiceOptions } from '../../src/state/service.
 import { MemoryBacking, MemoryStore } from '../../src/store/memory.ts';
 import { GossipEngine } from '../../src/gossip/engine.ts';
 import { MemoryNetwork } from './memory-links.ts';
+import { prng } from './prng.ts';
 
-/** Small fast PRNG (mulberry32), so every run of a seed is the same network. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface SimNode {
   index: number;

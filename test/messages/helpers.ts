@@ -10,18 +10,8 @@ import { MessageBus, type MessageBusOptions } from '../../src/messages/bus.ts';
 import { MemoryBacking, MemoryStore } from '../../src/store/memory.ts';
 import type { Store } from '../../src/store/store.ts';
 import { formatIpv6, maskPrefix, parseIpv6 } from '../../src/wire/ipv6.ts';
+import { prng } from '../helpers/prng.ts';
 
-/** A small seeded PRNG, so lossy runs replay exactly. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface BusNode {
   keys: { privateKey: Uint8Array; publicKey: Uint8Array };
@@ -80,7 +70,7 @@ export class BusNet {
       protocol: 'mycelium',
       latencyMs: spec.latencyMs ?? 5,
       loss: spec.loss ?? 0,
-      random: seeded(spec.seed ?? 1),
+      random: prng(spec.seed ?? 1),
     });
     this.nodes[i].overlay.attachLink(wire.a);
     this.nodes[j].overlay.attachLink(wire.b);
@@ -156,7 +146,7 @@ export class BusNet {
 
 export function bytes(n: number, seed = 7): Uint8Array {
   const out = new Uint8Array(n);
-  const r = seeded(seed);
+  const r = prng(seed);
   for (let i = 0; i < n; i += 4) {
     const v = (r() * 4294967296) >>> 0;
     out[i] = v & 0xff;

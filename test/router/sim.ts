@@ -7,6 +7,7 @@ import { MyceliumNeighbour } from '../../src/router/mycelium-neighbour.ts';
 import type { Neighbour, TimerProfile } from '../../src/router/neighbour.ts';
 import { Router, type RouterConstants } from '../../src/router/router.ts';
 import { walkPath, type PathWalk } from '../../src/sim/topology.ts';
+import { prng } from '../helpers/prng.ts';
 
 export interface SimNode {
   index: number;
@@ -25,17 +26,6 @@ export interface SimOptions {
   seed?: number;
 }
 
-/** Small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class SimNet {
   readonly clock = new VirtualClock(0);
