@@ -2,19 +2,11 @@
 // handlers, mesh broadcast, signed direct messages) and the peer manager (who is connected, and when).
 // src/gossip/engine.ts's GossipEngine and src/peers' PeerManager satisfy them; tests and the simulator
 // may pass anything with the same shape.
+import type { GossipMessage as EngineGossipMessage } from '../gossip/engine.ts';
 import type { PeerManager } from '../peers/manager.ts';
 
-export interface GossipMessage {
-  msgType: number;
-  /** The originator (envelope sender_id), whose envelope signature the engine has verified. */
-  senderId: string;
-  senderPublicKey: Uint8Array;
-  payload: Uint8Array;
-  hopCount: number;
-  messageId: string;
-  /** The neighbour it arrived from; '' for this node's own messages. */
-  fromPeer: string;
-}
+/** A verified gossip message as the engine delivers it; the state does not read the Lamport field. */
+export type GossipMessage = Omit<EngineGossipMessage, 'lamportTs'>;
 
 export type GossipHandler = (msg: GossipMessage) => void;
 
